@@ -1,0 +1,387 @@
+/**
+ * The broker: routes tasks to workers that ask for them and results back to the workers that
+ * submitted them, keeps shared constants for late joiners, and broadcasts shutdown. It never runs
+ * user code and never decodes user payloads: it reads frame 0 (the header) and moves the rest.
+ */
+import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
+import { Publisher, Router } from "zeromq";
+import { ProtocolError } from "../errors.js";
+import { createLogger, type Logger } from "../log.js";
+import {
+  decodeHeader,
+  encodeHeader,
+  MessageType,
+  submitterOf,
+  type Header,
+  type HelloInfo,
+  type PoolInfo,
+  type WelcomeInfo,
+} from "../protocol/messages.js";
+import { checkHello } from "../protocol/handshake.js";
+import { SocketWriter } from "../transport/socket-writer.js";
+import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../version.js";
+import { ConstantsStore } from "./constants-store.js";
+import { TaskQueue, type QueuedTask } from "./task-queue.js";
+import { WorkerRegistry, type WorkerEntry } from "./worker-registry.js";
+
+export interface BrokerOptions {
+  /** Name workers must name in BROKER_NAME. Default "broker". */
+  name?: string;
+  /** Bind address for tcp endpoints. Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Task socket port; 0 or undefined picks a free one. */
+  taskPort?: number;
+  /** Meta socket port; 0 or undefined picks a free one. */
+  metaPort?: number;
+  /** Full endpoints instead of host/ports, e.g. `ipc:///tmp/x.sock`. */
+  taskEndpoint?: string;
+  metaEndpoint?: string;
+  logger?: Logger;
+}
+
+/** At most this many tasks in one TASKS message, so one worker's batch cannot starve another. */
+const MAX_DISPATCH_BATCH = 4096;
+
+export interface BrokerStats {
+  submitted: number;
+  dispatched: number;
+  completed: number;
+  malformed: number;
+  unknownPeers: number;
+  refused: number;
+}
+
+export class Broker extends EventEmitter {
+  readonly name: string;
+  private readonly router = new Router({ sendHighWaterMark: 0, receiveHighWaterMark: 0, linger: 2000 });
+  private readonly publisher = new Publisher({ sendHighWaterMark: 0, linger: 2000 });
+  private readonly routerOut: SocketWriter;
+  private readonly pubOut: SocketWriter;
+  private readonly workers = new WorkerRegistry();
+  private readonly queue = new TaskQueue();
+  private readonly constants = new ConstantsStore();
+  private readonly log: Logger;
+  private closed = false;
+  private shutdownCode: number | undefined;
+  readonly stats: BrokerStats = { submitted: 0, dispatched: 0, completed: 0, malformed: 0, unknownPeers: 0, refused: 0 };
+  taskAddress = "";
+  metaAddress = "";
+
+  private constructor(private readonly options: BrokerOptions) {
+    super();
+    this.name = options.name ?? "broker";
+    this.log = options.logger ?? createLogger(`broker ${this.name}`, "warn");
+    const onSendError = (err: unknown) => this.log.debug("send failed:", (err as Error).message);
+    this.routerOut = new SocketWriter(this.router, onSendError);
+    this.pubOut = new SocketWriter(this.publisher, onSendError);
+  }
+
+  /** Binds both sockets and starts serving. */
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const broker = new Broker(options);
+    await broker.bind();
+    void broker.serve();
+    return broker;
+  }
+
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  get size(): number {
+    return this.workers.executors().length;
+  }
+
+  private async bind(): Promise<void> {
+    const host = this.options.host ?? "127.0.0.1";
+    const endpoint = (port: number | undefined) => `tcp://${host.includes(":") ? `[${host}]` : host}:${port ? port : "*"}`;
+    await this.router.bind(this.options.taskEndpoint ?? endpoint(this.options.taskPort));
+    await this.publisher.bind(this.options.metaEndpoint ?? endpoint(this.options.metaPort));
+    this.taskAddress = this.publicAddress(this.router.lastEndpoint!);
+    this.metaAddress = this.publicAddress(this.publisher.lastEndpoint!);
+  }
+
+  /** A wildcard bind is reachable under the host's name, which is what remote workers need to be told. */
+  private publicAddress(endpoint: string): string {
+    return endpoint.replace("tcp://0.0.0.0:", `tcp://${hostname()}:`);
+  }
+
+  private async serve(): Promise<void> {
+    try {
+      for await (const frames of this.router) {
+        this.handle(frames);
+      }
+    } catch (err) {
+      if (!this.closed) this.log.error("task socket failed:", (err as Error).message);
+    }
+  }
+
+  private handle(frames: Buffer[]): void {
+    const routingId = frames[0]!;
+    if (frames.length < 2) {
+      this.stats.malformed++;
+      this.log.debug("dropped a message with no header");
+      return;
+    }
+    let header: Header;
+    try {
+      header = decodeHeader(frames[1]!, frames.length - 2);
+    } catch (err) {
+      this.stats.malformed++;
+      this.log.debug("dropped a malformed message:", err instanceof ProtocolError ? err.message : String(err));
+      return;
+    }
+    const worker = this.workers.get(routingId);
+    if (header[0] === MessageType.Hello) {
+      this.onHello(routingId, header[1], worker);
+      return;
+    }
+    if (!worker) {
+      this.stats.unknownPeers++;
+      this.log.debug(`dropped message type ${header[0]} from a peer that did not handshake`);
+      return;
+    }
+    worker.lastSeen = Date.now();
+    switch (header[0]) {
+      case MessageType.Request:
+        this.onRequest(worker, header[1]);
+        break;
+      case MessageType.Submit:
+        this.onSubmit(header[1], header[2], frames);
+        break;
+      case MessageType.Result:
+        this.onResult(worker, header[1], header[2], frames);
+        break;
+      case MessageType.Cancel:
+        this.onCancel(header[1]);
+        break;
+      case MessageType.SetConst:
+        this.onSetConst(worker, header[1], header[2], frames.slice(2));
+        break;
+      case MessageType.GetConst:
+        this.onGetConst(worker, header[1]);
+        break;
+      case MessageType.Shutdown:
+        this.shutdown(header[1]);
+        break;
+      case MessageType.Heartbeat:
+        break;
+      case MessageType.Bye:
+        this.dropWorker(worker, "left");
+        break;
+      default:
+        this.stats.malformed++;
+        this.log.debug(`dropped unexpected message type ${header[0]} from ${worker.hello.name}`);
+    }
+  }
+
+  private send(worker: WorkerEntry, header: Header, payload: Buffer[] = []): void {
+    this.routerOut.write([worker.routingId, encodeHeader(header), ...payload]);
+  }
+
+  private onHello(routingId: Buffer, hello: HelloInfo, existing: WorkerEntry | undefined): void {
+    const refuse = (reason: string) => {
+      this.stats.refused++;
+      this.log.info("refused a worker:", reason);
+      this.routerOut.write([Buffer.from(routingId), encodeHeader([MessageType.Refuse, reason])]);
+    };
+    const problem = checkHello(hello, { brokerName: this.name });
+    if (problem) return refuse(problem);
+    if (this.shutdownCode !== undefined) return refuse("the pool is shutting down");
+    let entry = existing;
+    if (!entry) {
+      const clash = this.workers.byWorkerName(hello.name);
+      if (clash) {
+        return refuse(
+          `worker name "${hello.name}" is already used by ${clash.hello.host} pid ${clash.hello.pid}; ` +
+            `this one is ${hello.host} pid ${hello.pid} — give each worker a unique WORKER_NAME`,
+        );
+      }
+      entry = this.workers.add(routingId, hello, Date.now());
+      this.log.info(`worker ${hello.name} joined from ${hello.host} (pid ${hello.pid})`);
+    }
+    const info: WelcomeInfo = {
+      protocol: PROTOCOL_VERSION,
+      version: PACKAGE_VERSION,
+      brokerName: this.name,
+      index: entry.index,
+      ...this.poolInfo(),
+    };
+    const names: string[] = [];
+    const values: Buffer[] = [];
+    for (const [n, e] of this.constants.entries()) {
+      names.push(n);
+      values.push(e.frame);
+    }
+    this.send(entry, [MessageType.Welcome, info, names], values);
+    this.publishInfo();
+    this.emit("worker", hello.name);
+  }
+
+  private poolInfo(): PoolInfo {
+    const executors = this.workers.executors();
+    return { size: executors.length, hosts: executors.map((w) => w.hello.host) };
+  }
+
+  private publishInfo(): void {
+    this.pubOut.write([encodeHeader([MessageType.Info, this.poolInfo()])]);
+  }
+
+  private onRequest(worker: WorkerEntry, n: number): void {
+    if (!worker.hello.executes || n === 0) return;
+    worker.credit += n;
+    this.workers.hungry.add(worker);
+    this.dispatch();
+  }
+
+  private onSubmit(ids: number[], counts: number[], frames: Buffer[]): void {
+    let at = 2;
+    for (let i = 0; i < ids.length; i++) {
+      const c = counts[i]!;
+      this.queue.push({ id: ids[i]!, frames: frames.slice(at, at + c), losses: 0 });
+      at += c;
+    }
+    this.stats.submitted += ids.length;
+    this.dispatch();
+  }
+
+  /**
+   * Hands queued tasks to workers that asked, splitting a burst evenly between them so one worker's
+   * large credit cannot take work an idle neighbour could start now.
+   */
+  private dispatch(): void {
+    const hungry = this.workers.hungry;
+    while (this.queue.length > 0 && hungry.size > 0) {
+      const share = Math.max(1, Math.ceil(this.queue.length / hungry.size));
+      for (const worker of [...hungry]) {
+        if (this.queue.length === 0) break;
+        const n = Math.min(worker.credit, share, MAX_DISPATCH_BATCH);
+        const ids: number[] = [];
+        const counts: number[] = [];
+        const payload: Buffer[] = [];
+        while (ids.length < n) {
+          const task = this.queue.shift();
+          if (!task) break;
+          ids.push(task.id);
+          counts.push(task.frames.length);
+          for (const f of task.frames) payload.push(f);
+          worker.held.set(task.id, task);
+        }
+        if (ids.length === 0) break;
+        worker.credit -= ids.length;
+        hungry.delete(worker);
+        if (worker.credit > 0) hungry.add(worker); // to the back: round-robin
+        this.stats.dispatched += ids.length;
+        this.send(worker, [MessageType.Tasks, ids, counts], payload);
+      }
+    }
+  }
+
+  private onResult(worker: WorkerEntry, ids: number[], counts: number[], frames: Buffer[]): void {
+    const bySubmitter = new Map<number, { ids: number[]; counts: number[]; payload: Buffer[] }>();
+    let at = 2;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const c = counts[i]!;
+      const slice = frames.slice(at, at + c);
+      at += c;
+      // A result for a task this worker no longer holds was already requeued or delivered: drop it so
+      // the submitter sees each result once.
+      if (!worker.held.delete(id)) continue;
+      worker.tasksDone++;
+      this.stats.completed++;
+      const sub = submitterOf(id);
+      let group = bySubmitter.get(sub);
+      if (!group) bySubmitter.set(sub, (group = { ids: [], counts: [], payload: [] }));
+      group.ids.push(id);
+      group.counts.push(c);
+      for (const f of slice) group.payload.push(f);
+    }
+    for (const [sub, g] of bySubmitter) {
+      const target = this.workers.byWorkerIndex(sub);
+      if (!target) {
+        this.log.debug(`dropped ${g.ids.length} results for departed submitter #${sub}`);
+        continue;
+      }
+      this.send(target, [MessageType.Results, g.ids, g.counts], g.payload);
+    }
+  }
+
+  private onCancel(ids: number[]): void {
+    const forward = new Map<WorkerEntry, number[]>();
+    for (const id of ids) {
+      if (this.queue.remove(id)) continue;
+      for (const w of this.workers.all()) {
+        if (w.held.has(id)) {
+          let l = forward.get(w);
+          if (!l) forward.set(w, (l = []));
+          l.push(id);
+          break;
+        }
+      }
+    }
+    for (const [w, l] of forward) this.send(w, [MessageType.Cancel, l]);
+  }
+
+  private onSetConst(worker: WorkerEntry, requestId: number, names: string[], frames: Buffer[]): void {
+    const clash = this.constants.conflict(names);
+    if (clash) {
+      this.send(worker, [
+        MessageType.ConstAck,
+        requestId,
+        `shared constant "${clash.name}" is already defined (by ${clash.owner}); constants are write-once`,
+      ]);
+      return;
+    }
+    const wake = this.constants.set(names, frames, worker.hello.name);
+    this.send(worker, [MessageType.ConstAck, requestId, null]);
+    const copies = frames.map((f) => Buffer.from(f));
+    this.pubOut.write([encodeHeader([MessageType.Const, names]), ...copies]);
+    for (const key of wake) {
+      const w = [...this.workers.all()].find((x) => x.key === key);
+      if (w) this.send(w, [MessageType.Const, names], frames);
+    }
+  }
+
+  private onGetConst(worker: WorkerEntry, name: string): void {
+    const e = this.constants.get(name);
+    if (e) this.send(worker, [MessageType.Const, [name]], [e.frame]);
+    else this.constants.wait(name, worker.key);
+  }
+
+  /** Drops a worker and gives the tasks it held back to the queue, in front. */
+  dropWorker(worker: WorkerEntry, why: string): void {
+    this.workers.remove(worker);
+    const held = [...worker.held.values()];
+    worker.held.clear();
+    this.queue.unshiftAll(held);
+    this.log.info(`worker ${worker.hello.name} ${why}; ${held.length} task(s) requeued`);
+    this.publishInfo();
+    this.emit("worker-left", worker.hello.name);
+    this.dispatch();
+  }
+
+  /**
+   * Tells every worker to stop, then reports the origin's exit code through the "shutdown" event.
+   * Idempotent.
+   */
+  shutdown(code = 0): void {
+    if (this.shutdownCode !== undefined) return;
+    this.shutdownCode = code;
+    this.log.info(`shutting down (origin exit code ${code})`);
+    const msg = encodeHeader([MessageType.Shutdown, code]);
+    this.pubOut.write([msg]);
+    for (const w of this.workers.all()) this.routerOut.write([w.routingId, msg]);
+    this.emit("shutdown", code);
+  }
+
+  /** Flushes what is queued for sending, then closes both sockets. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.race([Promise.all([this.routerOut.idle(), this.pubOut.idle()]), new Promise((r) => setTimeout(r, 1000))]);
+    this.closed = true;
+    this.router.close();
+    this.publisher.close();
+  }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * scoop-broker: the broker of a manually launched pool. Prints its two addresses, then routes tasks
+ * until the origin ends the pool or it receives SIGINT/SIGTERM.
+ */
+import { Broker } from "../broker/broker.js";
+import { ConfigError } from "../errors.js";
+import { createLogger, isLogLevel, type LogLevel } from "../log.js";
+import { createProgram, runCli } from "./common.js";
+
+function parsePort(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${flag} "${v}" is not a port number (0-65535)`);
+  return n;
+}
+
+void runCli("scoop-broker", async () => {
+  const program = createProgram("scoop-broker")
+    .description("Run a SCOOP broker: a task socket (ROUTER) and a meta socket (PUB).")
+    .option("--tPort <port>", "task socket port (default: a free port, printed on start)")
+    .option("--mPort <port>", "meta socket port (default: a free port, printed on start)")
+    .option("--name <name>", "broker name that workers give in BROKER_NAME", "broker")
+    .option("--host <address>", "bind address; 0.0.0.0 to accept remote workers", "127.0.0.1")
+    .option("-v, --verbose", "log joins, departures and shutdown (info)")
+    .option("-q, --quiet", "log errors only")
+    .option("--log-level <level>", "debug|info|warn|error|silent (env SCOOP_LOG_LEVEL)");
+  program.parse(process.argv);
+  const o = program.opts<{ tPort?: string; mPort?: string; name: string; host: string; verbose?: boolean; quiet?: boolean; logLevel?: string }>();
+  const taskPort = parsePort(o.tPort, "--tPort");
+  const metaPort = parsePort(o.mPort, "--mPort");
+  if (!o.name || /\s/.test(o.name)) throw new ConfigError(`--name "${o.name}" is not a valid broker name`);
+  const levelFlag = o.logLevel ?? process.env.SCOOP_LOG_LEVEL;
+  if (levelFlag !== undefined && !isLogLevel(levelFlag)) throw new ConfigError(`log level "${levelFlag}" must be one of debug, info, warn, error, silent`);
+  const level: LogLevel = (levelFlag as LogLevel | undefined) ?? (o.verbose ? "info" : o.quiet ? "error" : "warn");
+  const logger = createLogger(`broker ${o.name}`, level);
+  let broker: Broker;
+  try {
+    broker = await Broker.start({ name: o.name, host: o.host, taskPort, metaPort, logger });
+  } catch (err) {
+    throw new ConfigError(`cannot bind ${o.host} (tPort ${o.tPort ?? "auto"}, mPort ${o.mPort ?? "auto"}): ${(err as Error).message}`);
+  }
+  process.stdout.write(`BROKER_ADDRESS=${broker.taskAddress}\nMETA_ADDRESS=${broker.metaAddress}\n`);
+  return new Promise<number>((resolve) => {
+    const stop = async () => {
+      broker.shutdown(0);
+      await broker.close();
+      resolve(0);
+    };
+    broker.once("shutdown", () => void stop());
+    process.once("SIGINT", () => void stop());
+    process.once("SIGTERM", () => void stop());
+  });
+});

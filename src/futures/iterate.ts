@@ -1,0 +1,73 @@
+/**
+ * Zips sync and async iterables lazily, like Python's zip: stops at the shortest, pulls one tuple at
+ * a time so unbounded inputs stay unbounded, and stays synchronous when every input is.
+ */
+import { ArgumentError } from "../errors.js";
+
+export type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
+
+export interface TupleSource {
+  /** Next argument tuple, or undefined at the end. A promise only when some input is async. */
+  next(): unknown[] | undefined | Promise<unknown[] | undefined>;
+  close(): void;
+}
+
+export function isIterable(v: unknown): v is AnyIterable<unknown> {
+  return (
+    v !== null &&
+    v !== undefined &&
+    typeof v !== "string" &&
+    (typeof (v as Iterable<unknown>)[Symbol.iterator] === "function" ||
+      typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function")
+  );
+}
+
+export function zipSource(call: string, iterables: unknown[]): TupleSource {
+  if (iterables.length === 0) throw new ArgumentError(`${call}() needs at least one iterable of arguments`);
+  const its = iterables.map((it, i) => {
+    if (!isIterable(it)) {
+      throw new ArgumentError(`${call}(): argument ${i + 2} is not iterable (got ${it === null ? "null" : typeof it})`);
+    }
+    const asyncIt = (it as AsyncIterable<unknown>)[Symbol.asyncIterator];
+    return typeof asyncIt === "function"
+      ? { async: true, it: asyncIt.call(it) as AsyncIterator<unknown> }
+      : { async: false, it: (it as Iterable<unknown>)[Symbol.iterator]() as Iterator<unknown> };
+  });
+  let finished = false;
+  const close = () => {
+    if (finished) return;
+    finished = true;
+    for (const { it } of its) void it.return?.();
+  };
+  if (its.every((x) => !x.async)) {
+    const sync = its.map((x) => x.it as Iterator<unknown>);
+    return {
+      next() {
+        if (finished) return undefined;
+        const tuple = new Array<unknown>(sync.length);
+        for (let i = 0; i < sync.length; i++) {
+          const r = sync[i]!.next();
+          if (r.done) {
+            close();
+            return undefined;
+          }
+          tuple[i] = r.value;
+        }
+        return tuple;
+      },
+      close,
+    };
+  }
+  return {
+    async next() {
+      if (finished) return undefined;
+      const rs = await Promise.all(its.map((x) => x.it.next()));
+      if (rs.some((r) => r.done)) {
+        close();
+        return undefined;
+      }
+      return rs.map((r) => r.value);
+    },
+    close,
+  };
+}

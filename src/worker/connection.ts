@@ -1,0 +1,138 @@
+/**
+ * A worker's two links to its broker: a DEALER on the task socket (requests, tasks, results) and a
+ * SUB on the meta socket (constants, pool info, shutdown). Opening it performs the handshake.
+ */
+import { Dealer, Subscriber } from "zeromq";
+import { HandshakeError, ProtocolError, TimeoutError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { checkWelcome } from "../protocol/handshake.js";
+import { decodeHeader, encodeHeader, MessageType, type Header, type HelloInfo, type WelcomeInfo } from "../protocol/messages.js";
+import { SocketWriter } from "../transport/socket-writer.js";
+
+export interface ConnectionOptions {
+  brokerAddress: string;
+  metaAddress: string;
+  hello: HelloInfo;
+  logger: Logger;
+  connectTimeout: number;
+}
+
+export interface Welcome {
+  info: WelcomeInfo;
+  constants: Map<string, Buffer>;
+}
+
+export type MessageHandler = (header: Header, payload: Buffer[]) => void;
+
+export class BrokerConnection {
+  private readonly dealer = new Dealer({ sendHighWaterMark: 0, receiveHighWaterMark: 0, linger: 1000 });
+  private readonly sub = new Subscriber({ receiveHighWaterMark: 0, linger: 0 });
+  private readonly out: SocketWriter;
+  private handler: MessageHandler | undefined;
+  private closed = false;
+  /** Messages that arrived before a handler was attached (between WELCOME and runtime start-up). */
+  private early: Array<[Header, Buffer[]]> = [];
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.out = new SocketWriter(this.dealer, (err) => {
+      if (!this.closed) options.logger.warn("send to broker failed:", (err as Error).message);
+    });
+  }
+
+  /** Connects both sockets, sends HELLO and waits for WELCOME (or a refusal, or the timeout). */
+  async open(): Promise<Welcome> {
+    const { brokerAddress, metaAddress, hello, connectTimeout } = this.options;
+    this.sub.connect(metaAddress);
+    this.sub.subscribe();
+    this.dealer.connect(brokerAddress);
+    this.out.write([encodeHeader([MessageType.Hello, hello])]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(`no answer from broker at ${brokerAddress} within ${connectTimeout} ms (is it running?)`)),
+        connectTimeout,
+      );
+    });
+    try {
+      return await Promise.race([this.awaitWelcome(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async awaitWelcome(): Promise<Welcome> {
+    for (;;) {
+      const frames = await this.dealer.receive();
+      let header: Header;
+      try {
+        header = decodeHeader(frames[0]!, frames.length - 1);
+      } catch (err) {
+        this.options.logger.debug("dropped a malformed message before WELCOME:", (err as Error).message);
+        continue;
+      }
+      if (header[0] === MessageType.Refuse) throw new HandshakeError(`broker refused this worker: ${header[1]}`);
+      if (header[0] !== MessageType.Welcome) continue;
+      const problem = checkWelcome(header[1]);
+      if (problem) throw new HandshakeError(problem);
+      const constants = new Map<string, Buffer>();
+      header[2].forEach((name, i) => constants.set(name, frames[i + 1]!));
+      void this.receiveLoop();
+      void this.metaLoop();
+      return { info: header[1], constants };
+    }
+  }
+
+  /** Attaches the message handler; messages that arrived earlier are delivered first. */
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+    const early = this.early;
+    this.early = [];
+    for (const [h, p] of early) handler(h, p);
+  }
+
+  private deliver(header: Header, payload: Buffer[]): void {
+    if (this.handler) this.handler(header, payload);
+    else this.early.push([header, payload]);
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const frames of this.dealer) this.decodeAndDeliver(frames, "task");
+    } catch (err) {
+      if (!this.closed) this.options.logger.error("task socket failed:", (err as Error).message);
+    }
+  }
+
+  private async metaLoop(): Promise<void> {
+    try {
+      for await (const frames of this.sub) this.decodeAndDeliver(frames, "meta");
+    } catch (err) {
+      if (!this.closed) this.options.logger.error("meta socket failed:", (err as Error).message);
+    }
+  }
+
+  private decodeAndDeliver(frames: Buffer[], socket: string): void {
+    let header: Header;
+    try {
+      header = decodeHeader(frames[0]!, frames.length - 1);
+    } catch (err) {
+      this.options.logger.debug(`dropped a malformed message on the ${socket} socket:`, err instanceof ProtocolError ? err.message : err);
+      return;
+    }
+    this.deliver(header, frames.length > 1 ? frames.slice(1) : []);
+  }
+
+  send(header: Header, payload: Buffer[] = []): void {
+    if (this.closed) return;
+    this.out.write(payload.length ? [encodeHeader(header), ...payload] : [encodeHeader(header)]);
+  }
+
+  /** Waits until queued messages are handed to libzmq (bounded), then closes both sockets. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 1000))]);
+    this.closed = true;
+    this.dealer.close();
+    this.sub.close();
+  }
+}

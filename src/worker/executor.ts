@@ -1,0 +1,231 @@
+/**
+ * Executes the tasks the broker hands this worker. Synchronous tasks run back to back in short time
+ * slices; a task that returns a promise (an async task awaiting futures) is left pending and the
+ * executor moves on, so a worker whose tasks wait on their children keeps serving others (SCOOP's
+ * greenlets). It asks the broker for more work before it runs dry, sized from measured task times.
+ */
+import { SerializationError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { decodeValue, encodeValue, type ClassRegistry } from "../protocol/codec.js";
+import { describeRef, ResultStatus, type Envelope, type FunctionRef } from "../protocol/envelope.js";
+import { invoke, isThenable } from "./invoke.js";
+
+export interface FunctionResolver extends ClassRegistry {
+  resolveCached(ref: FunctionRef): Function | undefined;
+  resolve(ref: FunctionRef): Promise<Function>;
+}
+
+export interface ExecutorHost {
+  registry: FunctionResolver;
+  workerName: string;
+  logger: Logger;
+  sendResult(id: number, frames: Buffer[]): void;
+  requestTasks(n: number): void;
+}
+
+interface PendingTask {
+  id: number;
+  frames: Buffer[];
+}
+
+/** A slice of synchronous work before yielding to I/O, so results and requests leave promptly. */
+const SLICE_MS = 4;
+/** How much queued work (in ms of measured task time) a worker keeps at hand. */
+const PREFETCH_MS = 4;
+const MAX_PREFETCH = 2048;
+
+export class TaskExecutor {
+  private ready: PendingTask[] = [];
+  private readyHead = 0;
+  private readonly cancelled = new Set<number>();
+  /** Tasks asked for and not received yet. */
+  private outstanding = 0;
+  /** Started tasks whose promise has not settled. */
+  private suspended = 0;
+  private avgTaskMs = 0.05;
+  private pumping = false;
+  private stopped = true;
+  completed = 0;
+  /** Called with the task id when a task starts and when it ends (tracing hooks). */
+  onTaskStart: ((id: number, fn: string) => void) | undefined;
+  onTaskEnd: ((id: number, ok: boolean) => void) | undefined;
+
+  constructor(private readonly host: ExecutorHost) {}
+
+  /** Starts asking the broker for work. */
+  start(): void {
+    this.stopped = false;
+    this.topUp();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  get queued(): number {
+    return this.ready.length - this.readyHead;
+  }
+
+  get inFlight(): number {
+    return this.suspended;
+  }
+
+  accept(ids: number[], counts: number[], payload: Buffer[]): void {
+    this.outstanding = Math.max(0, this.outstanding - ids.length);
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const c = counts[i]!;
+      this.ready.push({ id: ids[i]!, frames: c === 1 ? [payload[at]!] : payload.slice(at, at + c) });
+      at += c;
+    }
+    this.schedule();
+  }
+
+  /** A cancelled task that has not started is skipped; one that is running is left to finish. */
+  cancel(ids: number[]): void {
+    for (const id of ids) this.cancelled.add(id);
+  }
+
+  private schedule(): void {
+    if (!this.pumping) {
+      this.pumping = true;
+      setImmediate(() => this.pump());
+    }
+  }
+
+  private pump(): void {
+    const start = performance.now();
+    let ran = 0;
+    while (this.readyHead < this.ready.length && !this.stopped) {
+      const task = this.ready[this.readyHead]!;
+      this.ready[this.readyHead++] = undefined as unknown as PendingTask;
+      if (this.cancelled.delete(task.id)) continue;
+      this.run(task);
+      ran++;
+      if ((ran & 7) === 0 || this.avgTaskMs > 0.5) {
+        if (performance.now() - start > SLICE_MS) break;
+      }
+    }
+    if (ran > 0) {
+      const per = (performance.now() - start) / ran;
+      this.avgTaskMs = this.avgTaskMs * 0.7 + per * 0.3;
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    } else if (this.readyHead === this.ready.length) {
+      this.ready.length = 0;
+      this.readyHead = 0;
+    }
+    this.pumping = false;
+    this.topUp();
+    if (this.queued > 0 && !this.stopped) this.schedule();
+  }
+
+  /** Keeps about PREFETCH_MS of work queued or requested, and always at least one task in sight. */
+  private topUp(): void {
+    if (this.stopped) return;
+    const target = Math.max(1, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
+    const have = this.queued + this.outstanding;
+    const want = target - have;
+    // Ask in sizeable steps, not one task per message, but never leave the worker with nothing coming.
+    if (want > 0 && (have === 0 || want * 2 >= target)) {
+      this.outstanding += want;
+      this.host.requestTasks(want);
+    }
+  }
+
+  private run(task: PendingTask): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeValue(task.frames, this.host.registry) as Envelope;
+    } catch (err) {
+      this.fail(task.id, new SerializationError(`could not decode task #${task.id}: ${(err as Error).message}`));
+      return;
+    }
+    const fn = this.host.registry.resolveCached(envelope[1]);
+    const reduceRef = envelope[3] ?? undefined;
+    const reduceFn = reduceRef && this.host.registry.resolveCached(reduceRef);
+    if (fn && (!reduceRef || reduceFn)) {
+      this.execute(task.id, envelope, fn, reduceFn || undefined);
+      return;
+    }
+    // First use of a module on this worker: import it, then run (asynchronously, like an async task).
+    this.suspended++;
+    Promise.all([this.host.registry.resolve(envelope[1]), reduceRef ? this.host.registry.resolve(reduceRef) : undefined]).then(
+      ([f, r]) => {
+        this.suspended--;
+        this.execute(task.id, envelope, f, r);
+      },
+      (err) => {
+        this.suspended--;
+        this.fail(task.id, err);
+      },
+    );
+  }
+
+  private execute(id: number, envelope: Envelope, fn: Function, reduceFn: Function | undefined): void {
+    this.onTaskStart?.(id, describeRef(envelope[1]));
+    let r: unknown;
+    try {
+      r = invoke(
+        envelope[0],
+        fn as (...a: unknown[]) => unknown,
+        envelope[2],
+        reduceFn as ((...a: unknown[]) => unknown) | undefined,
+        envelope[4] === true,
+      );
+    } catch (err) {
+      this.fail(id, err);
+      return;
+    }
+    if (isThenable(r)) {
+      this.suspended++;
+      Promise.resolve(r).then(
+        (v) => {
+          this.suspended--;
+          this.succeed(id, v, envelope[1]);
+        },
+        (err) => {
+          this.suspended--;
+          this.fail(id, err);
+        },
+      );
+    } else {
+      this.succeed(id, r, envelope[1]);
+    }
+  }
+
+  private succeed(id: number, value: unknown, ref: FunctionRef): void {
+    let frames: Buffer[];
+    try {
+      frames = encodeValue([ResultStatus.Ok, value], this.host.registry);
+    } catch (err) {
+      this.fail(id, new SerializationError(`the result of ${describeRef(ref)} cannot travel: ${(err as Error).message}`));
+      return;
+    }
+    this.completed++;
+    this.onTaskEnd?.(id, true);
+    this.host.sendResult(id, frames);
+  }
+
+  private fail(id: number, err: unknown): void {
+    if (err instanceof Error) {
+      try {
+        Object.defineProperty(err, "workerName", { value: this.host.workerName, enumerable: true, configurable: true, writable: true });
+      } catch {
+        // frozen error objects keep their shape; the waiter still gets them
+      }
+    }
+    let frames: Buffer[];
+    try {
+      frames = encodeValue([ResultStatus.Error, err], this.host.registry);
+    } catch {
+      const e = err instanceof Error ? err : undefined;
+      frames = encodeValue([ResultStatus.Error, { name: e?.name ?? "Error", message: e?.message ?? String(err), stack: e?.stack, workerName: this.host.workerName }]);
+    }
+    this.completed++;
+    this.onTaskEnd?.(id, false);
+    this.host.sendResult(id, frames);
+  }
+}

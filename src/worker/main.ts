@@ -1,0 +1,147 @@
+/**
+ * A worker process from start to exit: connect and handshake, install the runtime, import the user's
+ * script (its top level runs on every worker, like a Python module), then either run `main(argv)`
+ * (origin) or serve tasks until the broker announces the end of the pool.
+ */
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ScoopError, ScriptError } from "../errors.js";
+import { setCallbackErrorReporter } from "../futures/future.js";
+import { setRuntime } from "../futures/runtime.js";
+import { createLogger, type Logger } from "../log.js";
+import { MessageType } from "../protocol/messages.js";
+import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../version.js";
+import type { WorkerConfig } from "./config.js";
+import { BrokerConnection } from "./connection.js";
+import { ReferenceRegistry, trackImports } from "./references.js";
+import { WorkerRuntime } from "./runtime.js";
+import { SerialRuntime } from "./serial-runtime.js";
+
+/** Exit codes: 0 success, 1 the user's code failed, 2 configuration or handshake problem. */
+export const EXIT_OK = 0;
+export const EXIT_USER_ERROR = 1;
+export const EXIT_CONFIG = 2;
+
+export interface WorkerInvocation {
+  config: WorkerConfig;
+  script: string;
+  args: string[];
+}
+
+type ScriptModule = { main?: (argv: string[]) => unknown };
+
+function scriptUrl(script: string): string {
+  const path = resolvePath(script);
+  if (!existsSync(path)) throw new ScriptError(`script not found: ${script}`);
+  return pathToFileURL(path).href;
+}
+
+/** Prints what a user needs: the message for our own errors, the stack for theirs. */
+export function formatFailure(err: unknown): string {
+  if (err instanceof ScoopError && !(err.cause instanceof Error)) return err.message;
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return `uncaught value: ${String(err)}`;
+}
+
+async function importScript(url: string, registry: ReferenceRegistry): Promise<ScriptModule> {
+  let mod: ScriptModule;
+  try {
+    mod = (await registry.loadModule(url)) as ScriptModule;
+  } catch (err) {
+    throw new ScriptError(`cannot load script ${url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { cause: err });
+  }
+  await registry.settle();
+  return mod;
+}
+
+async function runMain(mod: ScriptModule, url: string, args: string[], log: Logger): Promise<number> {
+  if (typeof mod.main !== "function") {
+    log.error(`${url} has no exported main() function: add \`export async function main(argv: string[]) { … }\``);
+    return EXIT_CONFIG;
+  }
+  try {
+    await mod.main(args);
+    return EXIT_OK;
+  } catch (err) {
+    process.stderr.write(`${formatFailure(err)}\n`);
+    return EXIT_USER_ERROR;
+  }
+}
+
+/** Runs a worker to completion and returns its exit code. */
+export async function runWorker({ config, script, args }: WorkerInvocation): Promise<number> {
+  const log = createLogger(config.workerName, config.logLevel);
+  setCallbackErrorReporter((err) => log.error("error in a future's done callback:", err));
+  const url = scriptUrl(script);
+  const registry = new ReferenceRegistry();
+  await trackImports(registry);
+
+  if (!config.brokerAddress || !config.metaAddress) {
+    log.warn("BROKER_ADDRESS is not set: running the script serially in this process");
+    setRuntime(new SerialRuntime(config.workerName, registry, log));
+    const mod = await importScript(url, registry);
+    return config.isOrigin ? runMain(mod, url, args, log) : EXIT_OK;
+  }
+
+  const connection = new BrokerConnection({
+    brokerAddress: config.brokerAddress,
+    metaAddress: config.metaAddress,
+    connectTimeout: config.connectTimeout,
+    logger: log,
+    hello: {
+      protocol: PROTOCOL_VERSION,
+      version: PACKAGE_VERSION,
+      name: config.workerName,
+      brokerName: config.brokerName,
+      origin: config.isOrigin,
+      host: hostname(),
+      pid: process.pid,
+      executes: true,
+    },
+  });
+  const welcome = await connection.open();
+  log.debug(`connected to broker ${welcome.info.brokerName} as #${welcome.info.index}`);
+  const runtime = new WorkerRuntime({
+    connection,
+    welcome: welcome.info,
+    constants: welcome.constants,
+    registry,
+    workerName: config.workerName,
+    isOrigin: config.isOrigin,
+    executes: true,
+    logger: log,
+  });
+  setRuntime(runtime);
+  const poolEnded = new Promise<number>((resolve) => runtime.onShutdown(resolve));
+
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    log.info(`${signal}: leaving the pool`);
+    if (config.isOrigin) runtime.endPool(130);
+    else connection.send([MessageType.Bye]);
+    void runtime.close().then(() => process.exit(130));
+  };
+  process.once("SIGINT", stopOnSignal);
+  process.once("SIGTERM", stopOnSignal);
+
+  let code: number;
+  try {
+    const mod = await importScript(url, registry);
+    runtime.startExecuting();
+    if (config.isOrigin) {
+      code = await runMain(mod, url, args, log);
+      runtime.endPool(code);
+    } else {
+      await poolEnded;
+      code = EXIT_OK;
+    }
+  } catch (err) {
+    process.stderr.write(`${formatFailure(err)}\n`);
+    code = err instanceof ScriptError ? EXIT_USER_ERROR : EXIT_CONFIG;
+    if (config.isOrigin) runtime.endPool(code);
+    else connection.send([MessageType.Bye]);
+  }
+  await runtime.close();
+  return code;
+}

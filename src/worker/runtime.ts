@@ -1,0 +1,322 @@
+/**
+ * The runtime of a process connected to a broker: it submits tasks and settles their futures, runs
+ * the tasks the broker hands it (through TaskExecutor), and holds the shared constants. Outgoing
+ * messages of one event-loop turn are coalesced, so a burst of submits or results shares messages.
+ */
+import { ConstantError, PoolClosedError, TimeoutError } from "../errors.js";
+import { Future, checkTimeout } from "../futures/future.js";
+import type { Runtime } from "../futures/runtime.js";
+import type { Logger } from "../log.js";
+import { decodeValue, encodeValue } from "../protocol/codec.js";
+import { CallOp, ResultStatus, type FunctionRef } from "../protocol/envelope.js";
+import { makeTaskId, MessageType, type Header, type WelcomeInfo } from "../protocol/messages.js";
+import type { BrokerConnection } from "./connection.js";
+import { TaskExecutor, type FunctionResolver } from "./executor.js";
+
+export interface FunctionRegistry extends FunctionResolver {
+  refOf(fn: Function): FunctionRef;
+}
+
+export interface WorkerRuntimeOptions {
+  connection: BrokerConnection;
+  welcome: WelcomeInfo;
+  constants: Map<string, Buffer>;
+  registry: FunctionRegistry;
+  workerName: string;
+  isOrigin: boolean;
+  /** false for a submit-only client. */
+  executes: boolean;
+  logger: Logger;
+}
+
+/** Items per message: keeps a huge burst from becoming one giant multipart message. */
+const MAX_BATCH = 4096;
+
+class Batch {
+  ids: number[] = [];
+  counts: number[] = [];
+  frames: Buffer[] = [];
+  add(id: number, frames: Buffer[]): void {
+    this.ids.push(id);
+    this.counts.push(frames.length);
+    if (frames.length === 1) this.frames.push(frames[0]!);
+    else for (const f of frames) this.frames.push(f);
+  }
+  get length(): number {
+    return this.ids.length;
+  }
+}
+
+export class WorkerRuntime implements Runtime {
+  readonly isOrigin: boolean;
+  readonly workerName: string;
+  readonly brokerName: string;
+  readonly logger: Logger;
+  readonly executor: TaskExecutor;
+  private readonly conn: BrokerConnection;
+  private readonly registry: FunctionRegistry;
+  private readonly index: number;
+  private seq = 0;
+  private readonly pending = new Map<number, Future<unknown>>();
+  private submits = new Batch();
+  private results = new Batch();
+  private credit = 0;
+  private cancels: number[] = [];
+  private flushQueued = false;
+  private poolSize: number;
+  private poolHosts: string[];
+  private readonly constFrames = new Map<string, Buffer>();
+  private readonly constValues = new Map<string, unknown>();
+  private readonly constWaiters = new Map<string, Array<(v: unknown) => void>>();
+  private readonly constAcks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private constRequestSeq = 0;
+  private running = true;
+  private shutdownListeners: Array<(code: number) => void> = [];
+
+  constructor(o: WorkerRuntimeOptions) {
+    this.conn = o.connection;
+    this.registry = o.registry;
+    this.workerName = o.workerName;
+    this.isOrigin = o.isOrigin;
+    this.brokerName = o.welcome.brokerName;
+    this.index = o.welcome.index;
+    this.poolSize = o.welcome.size;
+    this.poolHosts = o.welcome.hosts;
+    this.logger = o.logger;
+    for (const [k, v] of o.constants) this.constFrames.set(k, v);
+    this.executor = new TaskExecutor({
+      registry: o.registry,
+      workerName: o.workerName,
+      logger: o.logger,
+      sendResult: (id, frames) => {
+        this.results.add(id, frames);
+        this.queueFlush();
+      },
+      requestTasks: (n) => {
+        this.credit += n;
+        this.queueFlush();
+      },
+    });
+    this.conn.onMessage((h, p) => this.onMessage(h, p));
+  }
+
+  get size(): number {
+    return this.poolSize;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  hosts(): string[] {
+    return [...this.poolHosts];
+  }
+
+  /** Calls `listener(exitCode)` when the broker announces the end of the pool. */
+  onShutdown(listener: (code: number) => void): void {
+    this.shutdownListeners.push(listener);
+  }
+
+  submit<R>(op: CallOp, fn: Function, payload: unknown[], extra?: Function, unary = false): Future<R> {
+    if (!this.running) throw new PoolClosedError("cannot submit: the pool is shut down");
+    const ref = this.registry.refOf(fn);
+    const envelope = [op, ref, payload, extra ? this.registry.refOf(extra) : null, unary];
+    const frames = encodeValue(envelope, this.registry);
+    const id = makeTaskId(this.index, ++this.seq);
+    const future = new Future<R>(id, fn.name || "anonymous", (f) => {
+      this.pending.delete(f.id);
+      this.cancels.push(f.id);
+      this.queueFlush();
+    });
+    this.pending.set(id, future as Future<unknown>);
+    this.submits.add(id, frames);
+    this.queueFlush();
+    return future;
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private sendBatch(type: MessageType.Submit | MessageType.Result, b: Batch): void {
+    if (b.length <= MAX_BATCH) {
+      this.conn.send([type, b.ids, b.counts], b.frames);
+      return;
+    }
+    let at = 0;
+    for (let i = 0; i < b.length; i += MAX_BATCH) {
+      const ids = b.ids.slice(i, i + MAX_BATCH);
+      const counts = b.counts.slice(i, i + MAX_BATCH);
+      const n = counts.reduce((a, c) => a + c, 0);
+      this.conn.send([type, ids, counts], b.frames.slice(at, at + n));
+      at += n;
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.results.length) {
+      this.sendBatch(MessageType.Result, this.results);
+      this.results = new Batch();
+    }
+    if (this.submits.length) {
+      this.sendBatch(MessageType.Submit, this.submits);
+      this.submits = new Batch();
+    }
+    if (this.cancels.length) {
+      this.conn.send([MessageType.Cancel, this.cancels]);
+      this.cancels = [];
+    }
+    if (this.credit) {
+      this.conn.send([MessageType.Request, this.credit]);
+      this.credit = 0;
+    }
+  }
+
+  private onMessage(header: Header, payload: Buffer[]): void {
+    switch (header[0]) {
+      case MessageType.Tasks:
+        this.executor.accept(header[1], header[2], payload);
+        break;
+      case MessageType.Results:
+        this.onResults(header[1], header[2], payload);
+        break;
+      case MessageType.Cancel:
+        this.executor.cancel(header[1]);
+        break;
+      case MessageType.Const:
+        header[1].forEach((name, i) => this.storeConst(name, payload[i]!));
+        break;
+      case MessageType.ConstAck: {
+        const ack = this.constAcks.get(header[1]);
+        this.constAcks.delete(header[1]);
+        if (ack) header[2] === null ? ack.resolve() : ack.reject(new ConstantError(header[2]));
+        break;
+      }
+      case MessageType.Info:
+        this.poolSize = header[1].size;
+        this.poolHosts = header[1].hosts;
+        break;
+      case MessageType.Shutdown:
+        this.stopFromBroker(header[1]);
+        break;
+      default:
+        this.logger.debug(`ignored message type ${header[0]}`);
+    }
+  }
+
+  private onResults(ids: number[], counts: number[], payload: Buffer[]): void {
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const c = counts[i]!;
+      const frames = c === 1 ? [payload[at]!] : payload.slice(at, at + c);
+      at += c;
+      const future = this.pending.get(ids[i]!);
+      if (!future) continue; // cancelled, or a duplicate
+      this.pending.delete(ids[i]!);
+      let decoded: unknown;
+      try {
+        decoded = decodeValue(frames, this.registry);
+      } catch (err) {
+        future.reject(err);
+        continue;
+      }
+      const [status, value] = decoded as [ResultStatus, unknown];
+      if (status === ResultStatus.Ok) future.resolve(value);
+      else future.reject(value);
+    }
+  }
+
+  private storeConst(name: string, frame: Buffer): void {
+    if (!this.constFrames.has(name)) this.constFrames.set(name, frame);
+    const waiters = this.constWaiters.get(name);
+    if (waiters) {
+      this.constWaiters.delete(name);
+      const v = this.constValue(name);
+      for (const w of waiters) w(v);
+    }
+  }
+
+  private constValue(name: string): unknown {
+    if (this.constValues.has(name)) return this.constValues.get(name);
+    const v = decodeValue([this.constFrames.get(name)!], this.registry);
+    this.constValues.set(name, v);
+    return v;
+  }
+
+  async setConst(values: Record<string, unknown>): Promise<void> {
+    const names = Object.keys(values);
+    for (const n of names) {
+      if (this.constFrames.has(n)) throw new ConstantError(`shared constant "${n}" is already defined; constants are write-once`);
+    }
+    const frames = names.map((n) => encodeValue(values[n], this.registry, { inline: true })[0]!);
+    const id = ++this.constRequestSeq;
+    const acked = new Promise<void>((resolve, reject) => this.constAcks.set(id, { resolve, reject }));
+    this.conn.send([MessageType.SetConst, id, names], frames);
+    await acked;
+    names.forEach((n, i) => this.storeConst(n, frames[i]!));
+  }
+
+  getConst(name: string, timeout?: number): Promise<unknown> {
+    checkTimeout(timeout, "getConst()");
+    if (this.constFrames.has(name)) return Promise.resolve(this.constValue(name));
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = (v: unknown) => {
+        clearTimeout(timer);
+        resolve(v);
+      };
+      let list = this.constWaiters.get(name);
+      if (!list) {
+        this.constWaiters.set(name, (list = []));
+        this.conn.send([MessageType.GetConst, name]);
+      }
+      list.push(waiter);
+      if (timeout !== undefined && timeout !== Infinity) {
+        timer = setTimeout(() => {
+          const l = this.constWaiters.get(name);
+          if (l) l.splice(l.indexOf(waiter), 1);
+          reject(new TimeoutError(`getConst("${name}") timed out after ${timeout} ms: no worker has set it`));
+        }, timeout);
+      }
+    });
+  }
+
+  /** Starts taking tasks from the broker. */
+  startExecuting(): void {
+    this.executor.start();
+  }
+
+  async shutdown(_wait: boolean): Promise<void> {
+    this.endPool(0);
+  }
+
+  /** Asks the broker to end the pool with the origin's exit code. */
+  endPool(code: number): void {
+    if (!this.running) return;
+    this.flush();
+    this.conn.send([MessageType.Shutdown, code]);
+    this.stop(new PoolClosedError("the pool was shut down"));
+  }
+
+  private stopFromBroker(code: number): void {
+    if (!this.running) return;
+    this.stop(new PoolClosedError("the pool was shut down by the broker"));
+    for (const l of this.shutdownListeners) l(code);
+  }
+
+  private stop(reason: Error): void {
+    this.running = false;
+    this.executor.stop();
+    for (const f of this.pending.values()) f.reject(reason);
+    this.pending.clear();
+  }
+
+  /** Flushes and closes the broker connection. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.conn.close();
+  }
+}
