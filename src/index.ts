@@ -44,3 +44,4 @@ export type { SharedApi } from "./futures/shared.js";
 export type { ScoopInfo } from "./futures/info.js";
 export type { Logger, LogLevel } from "./log.js";
 export * from "./errors.js";
+export { Pool, type PoolOptions } from "./launcher/pool.js";

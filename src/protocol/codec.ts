@@ -704,7 +704,7 @@ function writeBinary(o: ArrayBufferView | ArrayBuffer, kind: number): void {
   const isView = ArrayBuffer.isView(o);
   if (outOfBand !== null && length >= outOfBandMin) {
     // a view, not a copy: the caller must not modify the value until the frames are sent
-    outOfBand.push(isView ? Buffer.from(o.buffer, o.byteOffset, length) : Buffer.from(o));
+    outOfBand.push(isView ? Buffer.from(Buffer.from(o.buffer, o.byteOffset, length)) : Buffer.from(o));
     writeTag(Tag.Frame, kind);
     writeNumber(outOfBand.length);
   } else {

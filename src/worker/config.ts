@@ -15,6 +15,8 @@ export interface WorkerConfig {
   logLevel: LogLevel;
   /** Milliseconds to wait for the broker's WELCOME before giving up. */
   connectTimeout: number;
+  /** false: this worker only submits (an origin that keeps its core for main). */
+  executes: boolean;
 }
 
 /** Flag values as commander hands them over (all optional strings). */
@@ -26,6 +28,7 @@ export interface WorkerFlags {
   metaAddress?: string;
   logLevel?: string;
   connectTimeout?: string;
+  execute?: string;
 }
 
 function pick(flag: string | undefined, env: string | undefined): { value: string | undefined; from: "flag" | "env" } {
@@ -81,7 +84,12 @@ export function parseWorkerConfig(flags: WorkerFlags, env: NodeJS.ProcessEnv): W
     }
     connectTimeout = n;
   }
+  const ex = pick(flags.execute, env.SCOOP_EXECUTE);
+  if (ex.value !== undefined && ex.value !== "0" && ex.value !== "1") {
+    throw new ConfigError(`${label(ex.from, "SCOOP_EXECUTE", "execute")}="${ex.value}" must be 1 or 0`);
+  }
   return {
+    executes: ex.value !== "0",
     isOrigin,
     workerName,
     brokerName,

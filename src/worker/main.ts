@@ -98,7 +98,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
       origin: config.isOrigin,
       host: hostname(),
       pid: process.pid,
-      executes: true,
+      executes: config.executes,
     },
   });
   const welcome = await connection.open();
@@ -110,7 +110,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
     registry,
     workerName: config.workerName,
     isOrigin: config.isOrigin,
-    executes: true,
+    executes: config.executes,
     logger: log,
   });
   setRuntime(runtime);
@@ -128,7 +128,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
   let code: number;
   try {
     const mod = await importScript(url, registry);
-    runtime.startExecuting();
+    if (config.executes) runtime.startExecuting();
     if (config.isOrigin) {
       code = await runMain(mod, url, args, log);
       runtime.endPool(code);
