@@ -704,7 +704,7 @@ function writeBinary(o: ArrayBufferView | ArrayBuffer, kind: number): void {
   const isView = ArrayBuffer.isView(o);
   if (outOfBand !== null && length >= outOfBandMin) {
     // a view, not a copy: the caller must not modify the value until the frames are sent
-    outOfBand.push(isView ? Buffer.from(Buffer.from(o.buffer, o.byteOffset, length)) : Buffer.from(o));
+    outOfBand.push(isView ? Buffer.from(o.buffer, o.byteOffset, length) : Buffer.from(o));
     writeTag(Tag.Frame, kind);
     writeNumber(outOfBand.length);
   } else {
@@ -1405,8 +1405,11 @@ function compileRecordReader(keys: string[]): RecordShape["read"] {
     "refs.push(o);\n" +
     quoted.map((q) => `o[${q}] = readValue();\n`).join("") +
     "return o;";
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function("readValue", "refs", body) as RecordShape["read"];
+  try {
+    return new Function("readValue", "refs", body) as RecordShape["read"];
+  } catch {
+    return null; // code generation disallowed (--disallow-code-generation-from-strings): the generic path
+  }
 }
 
 function binaryView(kind: number, ab: ArrayBuffer, offset: number, length: number): unknown {

@@ -10,6 +10,9 @@ import {
 } from "../../src/protocol/codec.js";
 import { ProtocolError, SerializationError } from "../../src/errors.js";
 
+/** Tags of the wire format, repeated here so the malformed-frame tests can forge them. */
+const Tag = { Ref: 2, Frame: 9 } as const;
+
 /** Encode then decode, the way a value crosses the wire (frames copied, as a socket would). */
 function roundTrip<T>(value: T, classes?: ClassRegistry, options?: EncodeOptions): T {
   const frames = encodeValue(value, classes, options);
@@ -116,7 +119,6 @@ describe("arrays and plain objects", () => {
   });
 
   it("keeps the holes of sparse arrays apart from undefined elements", () => {
-    // eslint-disable-next-line no-sparse-arrays
     const sparse = [1, , 3, undefined, , 6];
     const back = roundTrip(sparse);
     assert.equal(back.length, 6);
@@ -154,9 +156,44 @@ describe("arrays and plain objects", () => {
     assert.equal((back as { polluted?: unknown }).polluted, undefined);
   });
 
-  it("decodes many distinct keys correctly (key cache collisions)", () => {
-    const rows = Array.from({ length: 5000 }, (_, i) => ({ [`key${i}`]: i, [`k${i % 7}`]: `v${i}` }));
+  it("decodes many distinct keys and key lists correctly (key cache collisions, shape table overflow)", () => {
+    const rows = Array.from({ length: 10000 }, (_, i) => ({ [`key${i}`]: i, [`k${i % 7}`]: `v${i}` }));
     assertSame(rows);
+    assertSame(rows);
+  });
+
+  it("round-trips arrays of similar objects (records), including cycles through them", () => {
+    type Row = { id: number; name: string; self?: Row; prev?: Row };
+    const rows: Row[] = [];
+    for (let i = 0; i < 500; i++) {
+      const row: Row = { id: i, name: `n${i}`, self: undefined, prev: rows[i - 1] };
+      row.self = row;
+      rows.push(row);
+    }
+    for (let round = 0; round < 3; round++) {
+      const back = roundTrip(rows);
+      assert.equal(back.length, 500);
+      for (let i = 0; i < 500; i++) {
+        assert.equal(back[i]!.self, back[i]);
+        assert.equal(back[i]!.prev, back[i - 1]);
+        assert.equal(back[i]!.name, `n${i}`);
+        assert.deepStrictEqual(Object.keys(back[i]!), ["id", "name", "self", "prev"]);
+      }
+    }
+  });
+
+  it("round-trips more distinct shapes in one frame than records can number", () => {
+    const rows = Array.from({ length: 600 }, (_, i) => ({ [`only${i}`]: i, common: true }));
+    assertSame([...rows, ...rows.map((r) => ({ ...r }))]);
+  });
+
+  it("never assigns an own __proto__ key, even in repeated shapes", () => {
+    const rows = Array.from({ length: 150 }, (_, i) => JSON.parse(`{"a": ${i}, "__proto__": {"x": ${i}}}`) as object);
+    const back = roundTrip(rows);
+    for (const [i, o] of back.entries()) {
+      assert.equal(Object.getPrototypeOf(o), Object.prototype);
+      assert.deepStrictEqual(Object.getOwnPropertyDescriptor(o, "__proto__")?.value, { x: i });
+    }
   });
 
   it("round-trips objects with a null prototype", () => {
@@ -273,14 +310,15 @@ describe("binary values", () => {
     const frames = encodeValue(big);
     assert.equal(frames.length, 2);
     assert.ok(frames[0]!.length < 16, "frame 0 only refers to the binary frame");
-    assert.equal(frames[1]!.buffer, big.buffer, "the frame is a view over the array's own memory");
+    // assert.ok rather than equal: a failure message would print 64 MiB buffers
+    assert.ok(frames[1]!.buffer === big.buffer, "the frame is a view over the array's own memory");
     assert.equal(frames[1]!.byteLength, big.byteLength);
 
     // as received: a fresh buffer per frame; the decoded array is a view on it, not a copy
     const received = frames.map((f) => Buffer.from(f));
     const back = decodeValue(received) as Float64Array;
     assert.ok(back instanceof Float64Array);
-    assert.equal(back.buffer, received[1]!.buffer);
+    assert.ok(back.buffer === received[1]!.buffer, "the decoded array is a view on the received frame");
     assert.equal(back.length, big.length);
     assert.ok(Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(frames[1]!));
     assert.ok(Object.is(back[back.length - 1], -0));
@@ -557,6 +595,23 @@ describe("class instances", () => {
     assert.equal(back.value, 1);
   });
 
+  it("keeps the classes of instances of many classes in one frame (beyond 255 class slots)", () => {
+    const classes: Record<string, Function> = {};
+    const ctors = Array.from({ length: 300 }, (_, i) => {
+      const C = class {
+        constructor(public n: number) {}
+      };
+      classes[`m#C${i}`] = C;
+      return C;
+    });
+    const value = ctors.flatMap((C, i) => [new C(i), new C(-i)]);
+    const back = roundTrip(value, registry(classes));
+    back.forEach((o, j) => {
+      assert.equal(Object.getPrototypeOf(o), ctors[j >> 1]!.prototype);
+      assert.equal(o.n, j % 2 ? -(j >> 1) : j >> 1);
+    });
+  });
+
   it("decodes instances of classes unknown to the receiver as plain objects", () => {
     const sender = registry({ "geo#Point": Point });
     const frames = encodeValue([new Point(1, 2)], sender);
@@ -721,6 +776,3 @@ describe("frames and decoding", () => {
     assert.throws(() => decodeValue(frames, registry({})), /the function m#f is not available here/);
   });
 });
-
-/** Tags of the wire format, repeated here so the malformed-frame tests can forge them. */
-const Tag = { Ref: 2, Frame: 9 } as const;
