@@ -4,6 +4,7 @@
  * user code and never decodes user payloads: it reads frame 0 (the header) and moves the rest.
  */
 import { EventEmitter } from "node:events";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Publisher, Router } from "zeromq";
 import { ProtocolError } from "../errors.js";
@@ -38,6 +39,14 @@ export interface BrokerOptions {
   taskEndpoint?: string;
   metaEndpoint?: string;
   logger?: Logger;
+  /** Heartbeat period in ms (broker → workers on the meta socket, and expected from workers). Default 1000. */
+  heartbeatInterval?: number;
+  /** A worker silent this long (ms) is dropped and its tasks requeued. Default 10000. */
+  heartbeatTimeout?: number;
+  /** How many times a task may be requeued after losing its worker before it fails. Default 3. */
+  maxTaskRetries?: number;
+  /** Largest accepted message in bytes (libzmq drops the connection of a peer that sends more). Default 1 GiB. */
+  maxMessageSize?: number;
 }
 
 /** At most this many tasks in one TASKS message, so one worker's batch cannot starve another. */
@@ -54,7 +63,7 @@ export interface BrokerStats {
 
 export class Broker extends EventEmitter {
   readonly name: string;
-  private readonly router = new Router({ sendHighWaterMark: 0, receiveHighWaterMark: 0, linger: 2000 });
+  private readonly router: Router;
   private readonly publisher = new Publisher({ sendHighWaterMark: 0, linger: 2000 });
   private readonly routerOut: SocketWriter;
   private readonly pubOut: SocketWriter;
@@ -64,6 +73,11 @@ export class Broker extends EventEmitter {
   private readonly log: Logger;
   private closed = false;
   private shutdownCode: number | undefined;
+  private monitor: NodeJS.Timeout | undefined;
+  private readonly heartbeatInterval: number;
+  private readonly heartbeatTimeout: number;
+  private readonly maxTaskRetries: number;
+  private readonly heartbeatToken = randomBytes(16).toString("hex");
   readonly stats: BrokerStats = { submitted: 0, dispatched: 0, completed: 0, malformed: 0, unknownPeers: 0, refused: 0 };
   taskAddress = "";
   metaAddress = "";
@@ -71,6 +85,15 @@ export class Broker extends EventEmitter {
   private constructor(private readonly options: BrokerOptions) {
     super();
     this.name = options.name ?? "broker";
+    this.heartbeatInterval = options.heartbeatInterval ?? 1000;
+    this.heartbeatTimeout = options.heartbeatTimeout ?? 10_000;
+    this.maxTaskRetries = options.maxTaskRetries ?? 3;
+    this.router = new Router({
+      sendHighWaterMark: 0,
+      receiveHighWaterMark: 0,
+      linger: 2000,
+      maxMessageSize: options.maxMessageSize ?? 2 ** 30,
+    });
     this.log = options.logger ?? createLogger(`broker ${this.name}`, "warn");
     const onSendError = (err: unknown) => this.log.debug("send failed:", (err as Error).message);
     this.routerOut = new SocketWriter(this.router, onSendError);
@@ -82,6 +105,8 @@ export class Broker extends EventEmitter {
     const broker = new Broker(options);
     await broker.bind();
     void broker.serve();
+    broker.monitor = setInterval(() => broker.beat(), broker.heartbeatInterval);
+    broker.monitor.unref();
     return broker;
   }
 
@@ -137,9 +162,20 @@ export class Broker extends EventEmitter {
       this.onHello(routingId, header[1], worker);
       return;
     }
+    if (header[0] === MessageType.Heartbeat && header.length === 3) {
+      // From a worker's heartbeat thread: its own socket, so identified by index and token.
+      const w = this.workers.byWorkerIndex(header[1]);
+      if (w && header[2] === this.heartbeatToken) w.lastSeen = Date.now();
+      else this.stats.unknownPeers++;
+      return;
+    }
     if (!worker) {
       this.stats.unknownPeers++;
       this.log.debug(`dropped message type ${header[0]} from a peer that did not handshake`);
+      // A worker we dropped (presumed dead) that comes back must learn it is no longer in the pool.
+      if (header[0] === MessageType.Result || header[0] === MessageType.Request || header[0] === MessageType.Submit) {
+        this.routerOut.write([Buffer.from(routingId), encodeHeader([MessageType.Refuse, "this worker was dropped from the pool (silent too long)"])]);
+      }
       return;
     }
     worker.lastSeen = Date.now();
@@ -206,6 +242,9 @@ export class Broker extends EventEmitter {
       version: PACKAGE_VERSION,
       brokerName: this.name,
       index: entry.index,
+      heartbeatInterval: this.heartbeatInterval,
+      heartbeatTimeout: this.heartbeatTimeout,
+      heartbeatToken: this.heartbeatToken,
       ...this.poolInfo(),
     };
     const names: string[] = [];
@@ -350,15 +389,53 @@ export class Broker extends EventEmitter {
     else this.constants.wait(name, worker.key);
   }
 
-  /** Drops a worker and gives the tasks it held back to the queue, in front. */
-  dropWorker(worker: WorkerEntry, why: string): void {
+  /** Publishes the broker's heartbeat and drops workers that went silent. */
+  private beat(): void {
+    if (this.closed) return;
+    this.pubOut.write([encodeHeader([MessageType.Heartbeat])]);
+    const now = Date.now();
+    for (const w of [...this.workers.all()]) {
+      if (now - w.lastSeen > this.heartbeatTimeout) this.dropWorker(w, `lost (silent for ${now - w.lastSeen} ms)`, true);
+    }
+  }
+
+  /**
+   * Drops a worker and gives the tasks it held back to the queue, in front. When it was lost (not a
+   * clean exit), each task counts a loss; past the retry bound the submitter gets WorkerLostError.
+   */
+  dropWorker(worker: WorkerEntry, why: string, lost = false): void {
     this.workers.remove(worker);
     const held = [...worker.held.values()];
     worker.held.clear();
-    this.queue.unshiftAll(held);
-    this.log.info(`worker ${worker.hello.name} ${why}; ${held.length} task(s) requeued`);
+    const requeue: QueuedTask[] = [];
+    const failed = new Map<number, { ids: number[]; reasons: string[] }>();
+    for (const t of held) {
+      if (lost) {
+        t.losses++;
+        (t.lostOn ??= []).push(worker.hello.name);
+      }
+      if (t.losses > this.maxTaskRetries) {
+        const sub = submitterOf(t.id);
+        let f = failed.get(sub);
+        if (!f) failed.set(sub, (f = { ids: [], reasons: [] }));
+        f.ids.push(t.id);
+        f.reasons.push(`task lost with ${t.losses} workers in a row: ${t.lostOn!.join(", ")}`);
+      } else requeue.push(t);
+    }
+    this.queue.unshiftAll(requeue);
+    for (const [sub, f] of failed) {
+      const target = this.workers.byWorkerIndex(sub);
+      if (target) this.send(target, [MessageType.Lost, f.ids, f.reasons]);
+    }
+    (lost ? this.log.warn : this.log.info)(`worker ${worker.hello.name} ${why}; ${requeue.length} task(s) requeued, ${held.length - requeue.length} failed`);
     this.publishInfo();
     this.emit("worker-left", worker.hello.name);
+    if (lost && worker.hello.origin && worker.hello.executes !== undefined) {
+      // Nobody is left to collect the results: the origin's death ends the pool.
+      if (this.shutdownCode === undefined) this.log.warn("the origin was lost: ending the pool");
+      this.shutdown(1);
+      return;
+    }
     this.dispatch();
   }
 
@@ -379,6 +456,7 @@ export class Broker extends EventEmitter {
   /** Flushes what is queued for sending, then closes both sockets. */
   async close(): Promise<void> {
     if (this.closed) return;
+    clearInterval(this.monitor);
     await Promise.race([Promise.all([this.routerOut.idle(), this.pubOut.idle()]), new Promise((r) => setTimeout(r, 1000))]);
     this.closed = true;
     this.router.close();

@@ -15,6 +15,13 @@ function parsePort(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+function positiveInt(v: string | undefined, what: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${what} "${v}" must be an integer >= ${min}`);
+  return n;
+}
+
 void runCli("scoop-broker", async () => {
   const program = createProgram("scoop-broker")
     .description("Run a SCOOP broker: a task socket (ROUTER) and a meta socket (PUB).")
@@ -24,9 +31,29 @@ void runCli("scoop-broker", async () => {
     .option("--host <address>", "bind address; 0.0.0.0 to accept remote workers", "127.0.0.1")
     .option("-v, --verbose", "log joins, departures and shutdown (info)")
     .option("-q, --quiet", "log errors only")
-    .option("--log-level <level>", "debug|info|warn|error|silent (env SCOOP_LOG_LEVEL)");
+    .option("--log-level <level>", "debug|info|warn|error|silent (env SCOOP_LOG_LEVEL)")
+    .option("--heartbeat-interval <ms>", "heartbeat period (env SCOOP_HEARTBEAT_INTERVAL, default 1000)")
+    .option("--heartbeat-timeout <ms>", "silence after which a worker is dropped and its tasks requeued (env SCOOP_HEARTBEAT_TIMEOUT, default 10000)")
+    .option("--max-task-retries <n>", "requeues of a task whose workers were lost before it fails with WorkerLostError (env SCOOP_MAX_TASK_RETRIES, default 3)")
+    .option("--max-message-size <bytes>", "largest accepted message (env SCOOP_MAX_MESSAGE_SIZE, default 1073741824)");
   program.parse(process.argv);
-  const o = program.opts<{ tPort?: string; mPort?: string; name: string; host: string; verbose?: boolean; quiet?: boolean; logLevel?: string }>();
+  const o = program.opts<{
+    tPort?: string;
+    mPort?: string;
+    name: string;
+    host: string;
+    verbose?: boolean;
+    quiet?: boolean;
+    logLevel?: string;
+    heartbeatInterval?: string;
+    heartbeatTimeout?: string;
+    maxTaskRetries?: string;
+    maxMessageSize?: string;
+  }>();
+  const heartbeatInterval = positiveInt(o.heartbeatInterval ?? process.env.SCOOP_HEARTBEAT_INTERVAL, "heartbeat interval", 1);
+  const heartbeatTimeout = positiveInt(o.heartbeatTimeout ?? process.env.SCOOP_HEARTBEAT_TIMEOUT, "heartbeat timeout", 1);
+  const maxTaskRetries = positiveInt(o.maxTaskRetries ?? process.env.SCOOP_MAX_TASK_RETRIES, "max task retries", 0);
+  const maxMessageSize = positiveInt(o.maxMessageSize ?? process.env.SCOOP_MAX_MESSAGE_SIZE, "max message size", 1024);
   const taskPort = parsePort(o.tPort, "--tPort");
   const metaPort = parsePort(o.mPort, "--mPort");
   if (!o.name || /\s/.test(o.name)) throw new ConfigError(`--name "${o.name}" is not a valid broker name`);
@@ -36,7 +63,7 @@ void runCli("scoop-broker", async () => {
   const logger = createLogger(`broker ${o.name}`, level);
   let broker: Broker;
   try {
-    broker = await Broker.start({ name: o.name, host: o.host, taskPort, metaPort, logger });
+    broker = await Broker.start({ name: o.name, host: o.host, taskPort, metaPort, logger, heartbeatInterval, heartbeatTimeout, maxTaskRetries, maxMessageSize });
   } catch (err) {
     throw new ConfigError(`cannot bind ${o.host} (tPort ${o.tPort ?? "auto"}, mPort ${o.mPort ?? "auto"}): ${(err as Error).message}`);
   }

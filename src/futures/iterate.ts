@@ -7,6 +7,8 @@ import { ArgumentError } from "../errors.js";
 export type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 
 export interface TupleSource {
+  /** True when every input is synchronous: then `next()` never returns a promise. */
+  readonly sync: boolean;
   /** Next argument tuple, or undefined at the end. A promise only when some input is async. */
   next(): unknown[] | undefined | Promise<unknown[] | undefined>;
   close(): void;
@@ -37,11 +39,20 @@ export function zipSource(call: string, iterables: unknown[]): TupleSource {
   const close = () => {
     if (finished) return;
     finished = true;
-    for (const { it } of its) void it.return?.();
+    for (const { it } of its) {
+      // Lets a generator run its `finally`; an error there must not become an unhandled rejection.
+      try {
+        const r = it.return?.();
+        if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, () => {});
+      } catch {
+        // the input is abandoned anyway
+      }
+    }
   };
   if (its.every((x) => !x.async)) {
     const sync = its.map((x) => x.it as Iterator<unknown>);
     return {
+      sync: true,
       next() {
         if (finished) return undefined;
         const tuple = new Array<unknown>(sync.length);
@@ -59,14 +70,22 @@ export function zipSource(call: string, iterables: unknown[]): TupleSource {
     };
   }
   return {
+    sync: false,
     async next() {
       if (finished) return undefined;
-      const rs = await Promise.all(its.map((x) => x.it.next()));
-      if (rs.some((r) => r.done)) {
-        close();
-        return undefined;
+      // Left to right, stopping at the first exhausted input, as Python's zip: the inputs after it
+      // lose no element.
+      const tuple = new Array<unknown>(its.length);
+      for (let i = 0; i < its.length; i++) {
+        const r = await its[i]!.it.next();
+        if (finished) return undefined;
+        if (r.done) {
+          close();
+          return undefined;
+        }
+        tuple[i] = r.value;
       }
-      return rs.map((r) => r.value);
+      return tuple;
     },
     close,
   };

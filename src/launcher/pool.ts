@@ -140,11 +140,13 @@ export class Pool {
       children.push(child);
     }
     const registry = new PoolFunctionRegistry(o.module);
+    let runtime: WorkerRuntime | undefined;
     const connection = new BrokerConnection({
       brokerAddress: broker.taskAddress,
       metaAddress: broker.metaAddress,
       connectTimeout: o.startTimeout,
       logger: log,
+      onBrokerLost: (reason) => runtime?.brokerLost(reason),
       hello: {
         protocol: PROTOCOL_VERSION,
         version: PACKAGE_VERSION,
@@ -158,7 +160,7 @@ export class Pool {
     });
     try {
       const welcome = await connection.open();
-      const runtime = new WorkerRuntime({
+      runtime = new WorkerRuntime({
         connection,
         welcome: welcome.info,
         constants: welcome.constants,

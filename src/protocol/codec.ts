@@ -1,10 +1,11 @@
 /**
  * The codec for user values (task arguments, results, shared constants): values <-> frames.
  *
- * Frame 0 is a MessagePack stream: primitives, strings, arrays and plain objects use the standard
+ * Frame 0 is MessagePack: primitives, strings, arrays and plain objects (met once) use the standard
  * MessagePack forms, so a generic MessagePack reader can inspect the simple cases. Everything else is
  * a `fixext 1` tag (`d4 <tag> <byte>`) followed by ordinary values; see {@link Tag}. Binary values of
- * at least {@link OUT_OF_BAND_MIN_BYTES} travel as frames of their own (frames 1..n).
+ * at least {@link OUT_OF_BAND_MIN_BYTES} travel as frames of their own (frames 1..n). Peers agree on
+ * this format through the protocol version of the handshake.
  *
  * Why not msgpackr's `structuredClone` mode: it writes `-0` as `0`, it cannot rebuild a cycle that runs
  * through an extension type (a class instance or an Error in a cycle came back as a plain object),
@@ -58,9 +59,10 @@ export interface EncodeOptions {
  * Binary values (ArrayBuffer, typed arrays, DataView, Buffer) of at least this many bytes travel as
  * frames of their own: encoding makes a Buffer view over their memory instead of copying them into
  * frame 0, and decoding makes the typed array a view on the received frame when its alignment allows.
- * Measured through a zeromq PUSH/PULL pair (bench/micro/codec.bench.ts): a frame of its own is about
- * even with the inline copy at 16 KiB, 1.2x faster at 32 KiB, 1.6x at 64 KiB and 4x at 1 MiB; below
- * 16 KiB it gains nothing and costs a frame per value (an array of small buffers would become as many frames).
+ * Measured through a zeromq PUSH/PULL pair (bench/micro/codec.bench.ts, 2 noisy cores): a frame of its
+ * own goes 1.2-1.7x faster than the inline copy at 32-64 KiB and 2-8x from 256 KiB on; below 32 KiB the
+ * gain is within the noise (0.95-1.5x), while every frame is one more message part for the broker to
+ * forward (an array of small buffers would become as many frames).
  */
 export const OUT_OF_BAND_MIN_BYTES = 32 * 1024;
 

@@ -29,6 +29,8 @@ export const enum MessageType {
   Heartbeat = 14,
   Bye = 15,
   Info = 16,
+  /** Broker → submitter: tasks given up after their workers were lost too often. */
+  Lost = 17,
 }
 
 /** What a worker says about itself when it connects. */
@@ -53,6 +55,11 @@ export interface WelcomeInfo {
   index: number;
   size: number;
   hosts: string[];
+  /** Heartbeat period and the silence after which a peer is presumed dead, in ms. */
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+  /** Secret that a worker's heartbeat thread quotes, so a stranger cannot keep a dead worker alive. */
+  heartbeatToken: string;
 }
 
 /** Pool facts the broker publishes whenever they change. */
@@ -77,8 +84,10 @@ export type Header =
   | [MessageType.Const, string[]]
   | [MessageType.Shutdown, number]
   | [MessageType.Heartbeat]
+  | [MessageType.Heartbeat, number, string]
   | [MessageType.Bye]
-  | [MessageType.Info, PoolInfo];
+  | [MessageType.Info, PoolInfo]
+  | [MessageType.Lost, number[], string[]];
 
 const headerPackr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -161,7 +170,12 @@ export function decodeHeader(frame: Buffer, payloadFrames: number): Header {
       if (!isUint(h[1])) bad("SHUTDOWN");
       return h as Header;
     case MessageType.Heartbeat:
+      if (h.length !== 1 && (h.length !== 3 || !isUint(h[1]) || typeof h[2] !== "string")) bad("HEARTBEAT");
+      return h as Header;
     case MessageType.Bye:
+      return h as Header;
+    case MessageType.Lost:
+      if (!isUintArray(h[1]) || !isStringArray(h[2]) || h[1].length !== h[2].length) bad("LOST");
       return h as Header;
     case MessageType.Info:
       if (typeof h[1] !== "object" || h[1] === null) bad("INFO");

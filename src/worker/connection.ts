@@ -8,6 +8,7 @@ import type { Logger } from "../log.js";
 import { checkWelcome } from "../protocol/handshake.js";
 import { decodeHeader, encodeHeader, MessageType, type Header, type HelloInfo, type WelcomeInfo } from "../protocol/messages.js";
 import { SocketWriter } from "../transport/socket-writer.js";
+import { HeartbeatMonitor } from "./heartbeat.js";
 
 export interface ConnectionOptions {
   brokerAddress: string;
@@ -15,6 +16,8 @@ export interface ConnectionOptions {
   hello: HelloInfo;
   logger: Logger;
   connectTimeout: number;
+  /** Called once when the broker stops answering (heartbeat timeout) or drops this worker. */
+  onBrokerLost?: (reason: string) => void;
 }
 
 export interface Welcome {
@@ -32,6 +35,7 @@ export class BrokerConnection {
   private closed = false;
   /** Messages that arrived before a handler was attached (between WELCOME and runtime start-up). */
   private early: Array<[Header, Buffer[]]> = [];
+  private heartbeat: HeartbeatMonitor | undefined;
 
   constructor(private readonly options: ConnectionOptions) {
     this.out = new SocketWriter(this.dealer, (err) => {
@@ -76,9 +80,20 @@ export class BrokerConnection {
       if (problem) throw new HandshakeError(problem);
       const constants = new Map<string, Buffer>();
       header[2].forEach((name, i) => constants.set(name, frames[i + 1]!));
+      const info = header[1];
+      this.heartbeat = new HeartbeatMonitor({
+        brokerAddress: this.options.brokerAddress,
+        metaAddress: this.options.metaAddress,
+        index: info.index,
+        token: info.heartbeatToken,
+        interval: info.heartbeatInterval,
+        timeout: info.heartbeatTimeout,
+        onBrokerLost: (silent) =>
+          this.options.onBrokerLost?.(`lost the broker at ${this.options.brokerAddress}: silent for ${Math.round(silent / 1000)} s`),
+      });
       void this.receiveLoop();
       void this.metaLoop();
-      return { info: header[1], constants };
+      return { info, constants };
     }
   }
 
@@ -119,6 +134,12 @@ export class BrokerConnection {
       this.options.logger.debug(`dropped a malformed message on the ${socket} socket:`, err instanceof ProtocolError ? err.message : err);
       return;
     }
+    this.heartbeat?.heard();
+    if (header[0] === MessageType.Heartbeat) return;
+    if (header[0] === MessageType.Refuse) {
+      this.options.onBrokerLost?.(`the broker dropped this worker: ${header[1]}`);
+      return;
+    }
     this.deliver(header, frames.length > 1 ? frames.slice(1) : []);
   }
 
@@ -130,6 +151,7 @@ export class BrokerConnection {
   /** Waits until queued messages are handed to libzmq (bounded), then closes both sockets. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.heartbeat?.stop();
     await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 1000))]);
     this.closed = true;
     this.dealer.close();

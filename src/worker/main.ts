@@ -85,11 +85,17 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
     return config.isOrigin ? runMain(mod, url, args, log) : EXIT_OK;
   }
 
+  let runtime: WorkerRuntime | undefined;
   const connection = new BrokerConnection({
     brokerAddress: config.brokerAddress,
     metaAddress: config.metaAddress,
     connectTimeout: config.connectTimeout,
     logger: log,
+    onBrokerLost: (reason) => {
+      process.stderr.write(`scoop-worker ${config.workerName}: ${reason}; exiting\n`);
+      runtime?.brokerLost(reason);
+      void connection.close().finally(() => process.exit(EXIT_USER_ERROR));
+    },
     hello: {
       protocol: PROTOCOL_VERSION,
       version: PACKAGE_VERSION,
@@ -103,7 +109,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
   });
   const welcome = await connection.open();
   log.debug(`connected to broker ${welcome.info.brokerName} as #${welcome.info.index}`);
-  const runtime = new WorkerRuntime({
+  runtime = new WorkerRuntime({
     connection,
     welcome: welcome.info,
     constants: welcome.constants,

@@ -3,7 +3,7 @@
  * the tasks the broker hands it (through TaskExecutor), and holds the shared constants. Outgoing
  * messages of one event-loop turn are coalesced, so a burst of submits or results shares messages.
  */
-import { ConstantError, PoolClosedError, TimeoutError } from "../errors.js";
+import { BrokerLostError, ConstantError, PoolClosedError, TimeoutError, WorkerLostError } from "../errors.js";
 import { Future, checkTimeout } from "../futures/future.js";
 import type { Runtime } from "../futures/runtime.js";
 import type { Logger } from "../log.js";
@@ -202,6 +202,14 @@ export class WorkerRuntime implements Runtime {
       case MessageType.Shutdown:
         this.stopFromBroker(header[1]);
         break;
+      case MessageType.Lost:
+        header[1].forEach((id, i) => {
+          const f = this.pending.get(id);
+          this.pending.delete(id);
+          const workers = /: (.*)$/.exec(header[2][i]!)?.[1]?.split(", ") ?? [];
+          f?.reject(new WorkerLostError(`${f.label} #${id}: ${header[2][i]}`, workers));
+        });
+        break;
       default:
         this.logger.debug(`ignored message type ${header[0]}`);
     }
@@ -305,6 +313,12 @@ export class WorkerRuntime implements Runtime {
     if (!this.running) return;
     this.stop(new PoolClosedError("the pool was shut down by the broker"));
     for (const l of this.shutdownListeners) l(code);
+  }
+
+  /** The broker is gone: fail everything waiting, stop executing. */
+  brokerLost(reason: string): void {
+    if (!this.running) return;
+    this.stop(new BrokerLostError(reason));
   }
 
   private stop(reason: Error): void {

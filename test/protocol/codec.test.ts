@@ -25,7 +25,7 @@ function assertSame(value: unknown, classes?: ClassRegistry): unknown {
   return back;
 }
 
-/** A registry over a fixed set of classes, counting lookups. */
+/** A registry over fixed sets of classes and functions. */
 function registry(classes: Record<string, Function>, functions: Record<string, Function> = {}): ClassRegistry {
   const refs = new Map(Object.entries(classes).map(([ref, c]) => [c, ref]));
   const fnRefs = new Map(Object.entries(functions).map(([ref, f]) => [f, ref]));
