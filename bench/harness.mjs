@@ -379,7 +379,9 @@ async function main() {
     }
     for (const p of peers) {
       const f = cells[p].figures;
-      if (f && f.length > 1 && (Math.max(...f) - Math.min(...f)) / cells[p].figure > 0.15)
+      const spread = f && f.length > 1 ? Math.max(...f) - Math.min(...f) : 0;
+      // W6 figures are tens of ms, where a few ms of process-spawn jitter is normal, not noise.
+      if (spread / cells[p].figure > 0.15 && !(row.workload === "W6" && spread < 0.02))
         footnotes.push(`${row.id} ${p}: runs spread ${f.map(fmtNum).join(", ")} (> 15%: noisy)`);
     }
     if (rowNotes.length) footnotes.push(`${row.id}: ${rowNotes.join("; ")}`);

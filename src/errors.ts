@@ -2,6 +2,7 @@
  * Typed errors. Every error the framework raises on purpose is a {@link ScoopError}
  * with a stable `code`, so callers can branch on `err.code` instead of parsing messages.
  */
+import type { Future } from "./futures/future.js";
 
 /** Base class of every error raised by the framework itself. */
 export class ScoopError extends Error {
@@ -19,6 +20,22 @@ export class ScoopError extends Error {
 export class TimeoutError extends ScoopError {
   constructor(message: string) {
     super("ERR_SCOOP_TIMEOUT", message);
+  }
+}
+
+/**
+ * `futures.wait()` ran out of time before its condition was met. Besides the message, it carries the
+ * futures that were done at that moment and those that were not (as `wait` would have returned them).
+ */
+export class WaitTimeoutError extends TimeoutError {
+  constructor(
+    message: string,
+    /** Futures done when the time ran out. */
+    readonly done: Set<Future<unknown>>,
+    /** Futures still pending when the time ran out. */
+    readonly notDone: Set<Future<unknown>>,
+  ) {
+    super(message);
   }
 }
 

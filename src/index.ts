@@ -34,10 +34,18 @@ export {
   FIRST_COMPLETED,
   FIRST_EXCEPTION,
   ALL_COMPLETED,
+  type AnyIterable,
+  type AsCompletedOptions,
+  type ChunkOptions,
   type FuturesApi,
+  type IterablesOf,
   type MapOptions,
   type MapReduceOptions,
+  type MapScanOptions,
+  type Result,
   type ReturnWhen,
+  type ShutdownOptions,
+  type WaitCallOptions,
   type WaitResult,
 } from "./futures/api.js";
 export type { SharedApi } from "./futures/shared.js";

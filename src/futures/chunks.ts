@@ -12,10 +12,14 @@ import { checkTimeout, type Future } from "./future.js";
 import { zipSource, type TupleSource } from "./iterate.js";
 import type { Runtime } from "./runtime.js";
 
+/** Options shared by every chunked call (map, mapAsCompleted, mapReduce, mapScan). */
 export interface ChunkOptions {
-  /** Items per task. Default: adaptive. */
+  /**
+   * Items per task. Default: adaptive — it starts at 1 and grows while tasks are short, up to about
+   * 10 ms of work per task, so cheap functions over long inputs are batched automatically.
+   */
   chunkSize?: number;
-  /** Milliseconds for the whole call; then it rejects with TimeoutError. */
+  /** Milliseconds for the whole call; then it rejects with {@link TimeoutError}. Default: no limit. */
   timeout?: number;
 }
 
@@ -28,11 +32,34 @@ export interface ChunkResult {
 const CHUNK_TARGET_MS = 10;
 const MAX_AUTO_CHUNK = 65_536;
 
-export function validateChunkOptions(call: string, o: ChunkOptions): void {
-  if (o.chunkSize !== undefined && (!Number.isInteger(o.chunkSize) || o.chunkSize < 1)) {
-    throw new ArgumentError(`${call}(): chunkSize must be a positive integer, got ${String(o.chunkSize)}`);
+/** Checks an options object: known keys only (an unknown key is refused, never silently dropped). */
+export function validateChunkOptions(call: string, o: object, extraKeys: readonly string[] = []): void {
+  const known = ["chunkSize", "timeout", ...extraKeys];
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) {
+      throw new ArgumentError(
+        `${call}(): unknown option "${k}" (options are ${known.join(", ")}). ` +
+          `To pass the same extra argument to every call, add an iterable that repeats it, e.g. Array(n).fill(value)`,
+      );
+    }
   }
-  checkTimeout(o.timeout, `${call}()`);
+  const c = o as ChunkOptions;
+  if (c.chunkSize !== undefined && (!Number.isInteger(c.chunkSize) || c.chunkSize < 1)) {
+    throw new ArgumentError(`${call}(): chunkSize must be a positive integer, got ${String(c.chunkSize)}`);
+  }
+  checkTimeout(c.timeout, `${call}()`);
+}
+
+/** A point in time for a whole call, from its `timeout` option. */
+export class Deadline {
+  readonly at: number | undefined;
+  constructor(readonly timeout: number | undefined) {
+    this.at = timeout === undefined || timeout === Infinity ? undefined : Date.now() + timeout;
+  }
+  /** Milliseconds left (undefined: no limit). */
+  remaining(): number | undefined {
+    return this.at === undefined ? undefined : Math.max(0, this.at - Date.now());
+  }
 }
 
 export interface ChunkJob {
@@ -46,112 +73,231 @@ export interface ChunkJob {
   ordered: boolean;
 }
 
-/** Yields one ChunkResult per chunk; throws the first task error, or TimeoutError at the deadline. */
-export async function* runChunks(job: ChunkJob): AsyncGenerator<ChunkResult, void, undefined> {
-  const { runtime, op, fn, reducer, options, ordered } = job;
-  if (typeof fn !== "function") throw new ArgumentError(`${job.call}() takes a function as its first argument`);
-  const source: TupleSource = zipSource(job.call, job.iterables);
-  const unary = job.iterables.length === 1;
-  const deadline = options.timeout === undefined || options.timeout === Infinity ? undefined : Date.now() + options.timeout;
-  const window = Math.max(4, 2 * runtime.size + 2);
-  const inFlight = new Map<number, { future: Future<unknown>; size: number }>();
-  const completed: number[] = [];
-  let wake: (() => void) | undefined;
-  let nextIndex = 0;
-  let nextOrdered = 0;
-  let exhausted = false;
-  let chunkSize = options.chunkSize ?? 1;
-  let itemsDone = 0;
-  const started = performance.now();
+interface InFlight {
+  future: Future<unknown>;
+  size: number;
+}
 
-  const onDone = (index: number) => {
-    completed.push(index);
-    wake?.();
-  };
+/**
+ * One chunked call. `start()` submits the first window at once (synchronously for synchronous
+ * inputs, so a function or an argument that cannot travel throws at the call); `results()` streams
+ * the chunks' values and keeps the window full while it is consumed. Leaving `results()` early
+ * (break, error, timeout) withdraws the chunks still queued and closes the inputs.
+ */
+export class ChunkEngine {
+  private readonly source: TupleSource;
+  private readonly unary: boolean;
+  private readonly deadline: Deadline;
+  private readonly window: number;
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly completed: number[] = [];
+  private wake: (() => void) | undefined;
+  private signalled = false;
+  private nextIndex = 0;
+  private nextOrdered = 0;
+  private exhausted = false;
+  private closed = false;
+  private filling: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
+  private chunkSize: number;
+  private itemsDone = 0;
+  private readonly started = performance.now();
+  private streaming = false;
 
-  const fill = async () => {
-    while (!exhausted && inFlight.size < window) {
+  constructor(private readonly job: ChunkJob) {
+    if (typeof job.fn !== "function") throw new ArgumentError(`${job.call}() takes a function as its first argument`);
+    this.source = zipSource(job.call, job.iterables);
+    this.unary = job.iterables.length === 1;
+    this.deadline = new Deadline(job.options.timeout);
+    this.window = Math.max(4, 2 * job.runtime.size + 2);
+    this.chunkSize = job.options.chunkSize ?? 1;
+  }
+
+  /** Submits the first window. Throws synchronously (and stops) when the inputs are synchronous and a chunk cannot be sent. */
+  start(): void {
+    try {
+      this.fill();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Stops: cancels the chunks not finished and closes the inputs. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const e of this.inFlight.values()) e.future.cancel();
+    this.inFlight.clear();
+    this.source.close();
+    this.signal();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    if (w) {
+      this.wake = undefined;
+      w();
+    } else this.signalled = true;
+  }
+
+  /** Fills the window: at once for synchronous inputs, in the background for asynchronous ones. */
+  private fill(): void {
+    if (this.closed || this.exhausted || this.failure) return;
+    if (this.source.sync) {
+      this.fillSync();
+      return;
+    }
+    if (this.filling) return;
+    this.filling = this.fillAsync().then(
+      () => {
+        this.filling = undefined;
+        this.signal();
+      },
+      (error) => {
+        this.filling = undefined;
+        this.failure ??= { error };
+        this.signal();
+      },
+    );
+  }
+
+  private fillSync(): void {
+    while (!this.exhausted && !this.closed && this.inFlight.size < this.window) {
       const payload: unknown[] = [];
-      while (payload.length < chunkSize) {
-        let t = source.next();
-        if (t instanceof Promise) t = await t;
+      while (payload.length < this.chunkSize) {
+        const t = this.source.next() as unknown[] | undefined;
         if (t === undefined) {
-          exhausted = true;
+          this.exhausted = true;
           break;
         }
-        payload.push(unary ? t[0] : t);
+        payload.push(this.unary ? t[0] : t);
       }
       if (payload.length === 0) break;
-      const index = nextIndex++;
-      const future = runtime.submit<unknown>(op, fn, payload, reducer, unary);
-      inFlight.set(index, { future, size: payload.length });
-      future.addDoneCallback(() => onDone(index));
+      this.submit(payload);
     }
-  };
+  }
 
-  const adapt = () => {
-    if (options.chunkSize !== undefined) return;
-    const rate = itemsDone / Math.max(0.001, performance.now() - started); // items per ms, whole pool
-    const fit = Math.floor((rate * CHUNK_TARGET_MS) / Math.max(1, runtime.size));
+  private async fillAsync(): Promise<void> {
+    while (!this.exhausted && !this.closed && this.inFlight.size < this.window) {
+      const payload: unknown[] = [];
+      while (payload.length < this.chunkSize) {
+        const t = await this.source.next();
+        if (this.closed) return;
+        if (t === undefined) {
+          this.exhausted = true;
+          break;
+        }
+        payload.push(this.unary ? t[0] : t);
+      }
+      if (payload.length === 0) break;
+      this.submit(payload);
+      this.signal();
+    }
+  }
+
+  private submit(payload: unknown[]): void {
+    const { runtime, op, fn, reducer, ordered } = this.job;
+    const future = runtime.submit<unknown>(op, fn, payload, reducer, this.unary);
+    const index = this.nextIndex++;
+    this.inFlight.set(index, { future, size: payload.length });
+    future.addDoneCallback(() => {
+      if (!ordered) this.completed.push(index);
+      this.signal();
+    });
+  }
+
+  private adapt(): void {
+    if (this.job.options.chunkSize !== undefined) return;
+    const rate = this.itemsDone / Math.max(0.001, performance.now() - this.started); // items per ms, whole pool
+    const fit = Math.floor((rate * CHUNK_TARGET_MS) / Math.max(1, this.job.runtime.size));
     // Grow by doubling (the early rate estimate is pessimistic), shrink straight to the fit.
-    const next = fit > chunkSize ? chunkSize * 2 : fit;
-    chunkSize = Math.max(1, Math.min(MAX_AUTO_CHUNK, next));
-  };
+    const next = fit > this.chunkSize ? this.chunkSize * 2 : fit;
+    this.chunkSize = Math.max(1, Math.min(MAX_AUTO_CHUNK, next));
+  }
 
-  const waitForCompletion = async () => {
-    if (completed.length > 0) return;
+  /** Waits for a chunk to finish or the background fill to progress; TimeoutError at the deadline. */
+  private async nextEvent(): Promise<void> {
+    if (this.signalled) {
+      this.signalled = false;
+      return;
+    }
+    const ms = this.deadline.remaining();
     await new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      wake = () => {
+      this.wake = () => {
         clearTimeout(timer);
-        wake = undefined;
         resolve();
       };
-      if (deadline !== undefined) {
+      if (ms !== undefined) {
         timer = setTimeout(() => {
-          wake = undefined;
-          reject(new TimeoutError(`${job.call}() timed out after ${options.timeout} ms with ${inFlight.size} chunk(s) unfinished`));
-        }, Math.max(0, deadline - Date.now()));
+          this.wake = undefined;
+          reject(
+            new TimeoutError(`${this.job.call}() timed out after ${this.deadline.timeout} ms with ${this.inFlight.size} chunk(s) unfinished`),
+          );
+        }, ms);
       }
     });
-  };
+    this.signalled = false;
+  }
 
-  try {
-    await fill();
-    while (inFlight.size > 0) {
-      await waitForCompletion();
-      if (ordered) {
-        // Completions are noted; hand out the lowest index only once it is done.
-        completed.length = 0;
-        let entry = inFlight.get(nextOrdered);
-        while (entry && entry.future.done()) {
-          inFlight.delete(nextOrdered);
-          const values = await entry.future.result();
-          itemsDone += entry.size;
-          adapt();
-          yield { index: nextOrdered, values, size: entry.size };
-          nextOrdered++;
-          entry = inFlight.get(nextOrdered);
+  /** Yields one ChunkResult per chunk; throws the first task error, or TimeoutError at the deadline. Once only. */
+  async *results(): AsyncGenerator<ChunkResult, void, undefined> {
+    if (this.streaming) throw new ArgumentError(`the results of one ${this.job.call}() call can be consumed once`);
+    this.streaming = true;
+    try {
+      this.fill();
+      for (;;) {
+        this.throwIfFailed();
+        if (this.closed) return;
+        if (this.job.ordered) {
+          let entry = this.inFlight.get(this.nextOrdered);
+          while (entry && entry.future.done()) {
+            this.inFlight.delete(this.nextOrdered);
+            const values = await entry.future.result();
+            const index = this.nextOrdered++;
+            this.itemsDone += entry.size;
+            this.adapt();
+            this.fill();
+            yield { index, values, size: entry.size };
+            if (this.closed) return;
+            entry = this.inFlight.get(this.nextOrdered);
+          }
+          // A failed chunk anywhere fails the call now, not when its turn comes.
+          for (const e of this.inFlight.values()) if (e.future.done() && e.future.hasError) await e.future.result();
+        } else {
+          while (this.completed.length > 0) {
+            const index = this.completed.shift()!;
+            const entry = this.inFlight.get(index);
+            if (!entry) continue;
+            this.inFlight.delete(index);
+            const values = await entry.future.result();
+            this.itemsDone += entry.size;
+            this.adapt();
+            this.fill();
+            yield { index, values, size: entry.size };
+            if (this.closed) return;
+          }
         }
-        // A failed chunk anywhere fails the map now, not when its turn comes.
-        for (const e of inFlight.values()) if (e.future.done() && e.future.hasError) await e.future.result();
-      } else {
-        while (completed.length > 0) {
-          const index = completed.shift()!;
-          const entry = inFlight.get(index);
-          if (!entry) continue;
-          inFlight.delete(index);
-          const values = await entry.future.result();
-          itemsDone += entry.size;
-          adapt();
-          yield { index, values, size: entry.size };
-        }
+        this.throwIfFailed();
+        this.fill();
+        if (this.inFlight.size === 0 && this.exhausted && !this.filling) return;
+        if (!this.readyNow()) await this.nextEvent();
       }
-      await fill();
+    } finally {
+      // Early exit (break, error, timeout) withdraws what is still queued and stops reading the input;
+      // at the normal end it only closes the (already exhausted) input.
+      this.close();
     }
-  } finally {
-    // Early exit (break, error, timeout): withdraw what is still queued and stop reading the input.
-    for (const e of inFlight.values()) e.future.cancel();
-    source.close();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Whether a chunk can be handed out without waiting. */
+  private readyNow(): boolean {
+    if (this.job.ordered) return this.inFlight.get(this.nextOrdered)?.future.done() === true;
+    return this.completed.length > 0;
   }
 }

@@ -21,6 +21,8 @@ export interface ExecutorHost {
   logger: Logger;
   sendResult(id: number, frames: Buffer[]): void;
   requestTasks(n: number): void;
+  /** Fixed number of tasks to keep at hand instead of the adaptive amount. */
+  prefetch?: number;
 }
 
 interface PendingTask {
@@ -125,7 +127,8 @@ export class TaskExecutor {
   /** Keeps about PREFETCH_MS of work queued or requested, and always at least one task in sight. */
   private topUp(): void {
     if (this.stopped) return;
-    const target = Math.max(1, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
+    const target =
+      this.host.prefetch ?? Math.max(1, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
     const have = this.queued + this.outstanding;
     const want = target - have;
     // Ask in sizeable steps, not one task per message, but never leave the worker with nothing coming.

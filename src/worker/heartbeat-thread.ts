@@ -19,7 +19,9 @@ interface HeartbeatThreadData {
 
 const data = workerData as HeartbeatThreadData;
 const lastHeard = new BigInt64Array(data.state);
-const dealer = new Dealer({ linger: 0, sendHighWaterMark: 4 });
+// sendTimeout 0: a heartbeat that cannot be queued is dropped, never left pending (a pending send at
+// thread exit aborts the process inside the native addon).
+const dealer = new Dealer({ linger: 0, sendHighWaterMark: 4, sendTimeout: 0 });
 const sub = new Subscriber({ linger: 0 });
 dealer.connect(data.brokerAddress);
 sub.connect(data.metaAddress);

@@ -118,6 +118,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
     isOrigin: config.isOrigin,
     executes: config.executes,
     logger: log,
+    prefetch: config.prefetch,
   });
   setRuntime(runtime);
   const poolEnded = new Promise<number>((resolve) => runtime.onShutdown(resolve));

@@ -27,6 +27,7 @@ export interface WorkerRuntimeOptions {
   /** false for a submit-only client. */
   executes: boolean;
   logger: Logger;
+  prefetch?: number;
 }
 
 /** Items per message: keeps a huge burst from becoming one giant multipart message. */
@@ -88,6 +89,7 @@ export class WorkerRuntime implements Runtime {
       registry: o.registry,
       workerName: o.workerName,
       logger: o.logger,
+      prefetch: o.prefetch,
       sendResult: (id, frames) => {
         this.results.add(id, frames);
         this.queueFlush();
