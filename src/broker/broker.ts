@@ -184,13 +184,13 @@ export class Broker extends EventEmitter {
         this.onRequest(worker, header[1]);
         break;
       case MessageType.Submit:
-        this.onSubmit(header[1], header[2], frames);
+        this.onSubmit(worker, header[1], header[2], frames);
         break;
       case MessageType.Result:
         this.onResult(worker, header[1], header[2], frames);
         break;
       case MessageType.Cancel:
-        this.onCancel(header[1]);
+        this.onCancel(worker, header[1]);
         break;
       case MessageType.SetConst:
         this.onSetConst(worker, header[1], header[2], frames.slice(2));
@@ -199,7 +199,8 @@ export class Broker extends EventEmitter {
         this.onGetConst(worker, header[1]);
         break;
       case MessageType.Shutdown:
-        this.shutdown(header[1]);
+        if (worker.hello.origin) this.shutdown(header[1]);
+        else this.refuseQuietly(worker, "SHUTDOWN from a worker that is not the origin");
         break;
       case MessageType.Heartbeat:
         break;
@@ -227,6 +228,10 @@ export class Broker extends EventEmitter {
     if (this.shutdownCode !== undefined) return refuse("the pool is shutting down");
     let entry = existing;
     if (!entry) {
+      if (hello.origin) {
+        const origin = [...this.workers.all()].find((w) => w.hello.origin);
+        if (origin) return refuse(`this pool already has an origin ("${origin.hello.name}", ${origin.hello.host} pid ${origin.hello.pid}); start other workers with IS_ORIGIN=0`);
+      }
       const clash = this.workers.byWorkerName(hello.name);
       if (clash) {
         return refuse(
@@ -274,7 +279,18 @@ export class Broker extends EventEmitter {
     this.dispatch();
   }
 
-  private onSubmit(ids: number[], counts: number[], frames: Buffer[]): void {
+  /** Counts and logs (at debug) a message that breaks the rules, and drops it. */
+  private refuseQuietly(worker: WorkerEntry, what: string): void {
+    this.stats.malformed++;
+    this.log.debug(`dropped ${what} (from ${worker.hello.name})`);
+  }
+
+  private onSubmit(worker: WorkerEntry, ids: number[], counts: number[], frames: Buffer[]): void {
+    // A task id carries its submitter's index: ids forged for another submitter would steer results
+    // to the wrong place, so the whole message is dropped.
+    for (const id of ids) {
+      if (submitterOf(id) !== worker.index || this.queue.has(id)) return this.refuseQuietly(worker, "SUBMIT with ids that are not its own");
+    }
     let at = 2;
     for (let i = 0; i < ids.length; i++) {
       const c = counts[i]!;
@@ -347,9 +363,10 @@ export class Broker extends EventEmitter {
     }
   }
 
-  private onCancel(ids: number[]): void {
+  private onCancel(sender: WorkerEntry, ids: number[]): void {
     const forward = new Map<WorkerEntry, number[]>();
     for (const id of ids) {
+      if (submitterOf(id) !== sender.index) continue; // only a task's submitter may cancel it
       if (this.queue.remove(id)) continue;
       for (const w of this.workers.all()) {
         if (w.held.has(id)) {
@@ -430,7 +447,7 @@ export class Broker extends EventEmitter {
     (lost ? this.log.warn : this.log.info)(`worker ${worker.hello.name} ${why}; ${requeue.length} task(s) requeued, ${held.length - requeue.length} failed`);
     this.publishInfo();
     this.emit("worker-left", worker.hello.name);
-    if (lost && worker.hello.origin && worker.hello.executes !== undefined) {
+    if (lost && worker.hello.origin) {
       // Nobody is left to collect the results: the origin's death ends the pool.
       if (this.shutdownCode === undefined) this.log.warn("the origin was lost: ending the pool");
       this.shutdown(1);

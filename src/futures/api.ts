@@ -485,13 +485,15 @@ export function createFuturesApi(runtime: () => Runtime): FuturesApi {
 
 /**
  * Futures in completion order. Hand-written: an async generator would `await` each yielded Future
- * (it is a thenable) and hand out its value instead of the future.
+ * (it is a thenable) and hand out its value instead of the future; for the same reason a future is
+ * never passed to a promise's `resolve` here, only inside a box.
  */
 function asCompletedIterable<T>(list: Future<T>[], timeout: number | undefined): AsyncIterable<Future<T>> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<Future<T>> {
+      type Box = { f: Future<T> };
       const ready: Future<T>[] = [];
-      const waiting: Array<(f: Future<T>) => void> = [];
+      const waiting: Array<(b: Box) => void> = [];
       const deadline = new Deadline(timeout);
       let handed = 0;
       let stopped = false;
@@ -499,7 +501,7 @@ function asCompletedIterable<T>(list: Future<T>[], timeout: number | undefined):
         f.addDoneCallback(() => {
           if (stopped) return;
           const w = waiting.shift();
-          if (w) w(f);
+          if (w) w({ f });
           else ready.push(f);
         });
       }
@@ -509,8 +511,8 @@ function asCompletedIterable<T>(list: Future<T>[], timeout: number | undefined):
           handed++;
           const f = ready.shift();
           if (f) return Promise.resolve({ done: false, value: f });
-          let waiter!: (f: Future<T>) => void;
-          const p = new Promise<Future<T>>((resolve) => waiting.push((waiter = resolve)));
+          let waiter!: (b: Box) => void;
+          const p = new Promise<Box>((resolve) => waiting.push((waiter = resolve)));
           const ms = deadline.remaining();
           const timed =
             ms === undefined
@@ -522,7 +524,7 @@ function asCompletedIterable<T>(list: Future<T>[], timeout: number | undefined):
                   handed--;
                   return `asCompleted() timed out after ${timeout} ms with ${list.length - handed} future(s) pending`;
                 });
-          return timed.then((value) => ({ done: false, value }));
+          return timed.then((box) => ({ done: false, value: box.f }));
         },
         return(): Promise<IteratorResult<Future<T>>> {
           stopped = true;

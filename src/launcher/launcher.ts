@@ -1,0 +1,682 @@
+/**
+ * `scoop`: starts a broker (in this process), the workers (local child processes, and one ssh
+ * connection per remote host), waits for the origin, cleans up everything and returns the origin's
+ * exit status.
+ *
+ * Failures are reported by name and stop the run cleanly: a host ssh cannot reach (with ssh's own
+ * message), a bootstrap or prolog that fails, a host that cannot reach the broker, a worker that
+ * exits before it joined the pool (with its stderr). A worker that dies after joining is reported
+ * and the pool carries on without it.
+ *
+ * A worker's stderr is held back until it joined the pool, then relayed line by line: the output of
+ * a worker that could not start appears once, in its failure report, and the output of workers that
+ * started too late to be useful (the origin was already done) is not shown at all.
+ */
+import type { ChildProcess } from "node:child_process";
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { hostname, tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { Broker } from "../broker/broker.js";
+import { ConfigError } from "../errors.js";
+import { createLogger, isLogLevel, type Logger, type LogLevel } from "../log.js";
+import { externalAddresses, isLocalHost } from "./local-host.js";
+import type { LaunchOptions, Verbosity } from "./options.js";
+import { describePlan, planLaunch, type LaunchPlan, type PlannedHost } from "./plan.js";
+import { RemoteHost, BOOTSTRAP_EXIT, type TunnelPorts } from "./remote.js";
+import {
+  exitStatus,
+  LIFELINE,
+  LineSplitter,
+  profileArgs,
+  signalGroup,
+  spawnWorker,
+  TRACE_DIR_VAR,
+  WORKER_CLI,
+  workerEnvironment,
+} from "./worker-process.js";
+
+/** Exit status when the pool could not be started or a host was lost (the origin's otherwise). */
+export const EXIT_LAUNCH_FAILED = 1;
+
+/** After the origin ended: how long workers get to leave by themselves. */
+const DRAIN_MS = 3000;
+/** When stopping: SIGTERM, then SIGKILL for local workers after this. */
+const LOCAL_GRACE_MS = 1000;
+/** Remote agents SIGKILL their workers this long after being told to stop. */
+const REMOTE_GRACE_MS = 800;
+/** When stopping: how long to wait for ssh clients (their agents cleaning up) before killing them. */
+const REMOTE_WAIT_MS = 1600;
+/** How long a remote host tries to open a TCP connection to the broker. */
+const PROBE_MS = 5000;
+
+interface WorkerState {
+  name: string;
+  host: string;
+  origin: boolean;
+  local: boolean;
+  joined: boolean;
+  exited: boolean;
+  status: number | undefined;
+  /** stderr lines held back until the worker joins. */
+  pending: string[];
+  /** Last stderr lines after joining, for reports. */
+  tail: string[];
+}
+
+type Outcome =
+  | { kind: "origin"; status: number }
+  | { kind: "fatal"; message: string }
+  | { kind: "signal"; signal: NodeJS.Signals };
+
+function levels(v: Verbosity, env: NodeJS.ProcessEnv): { launcher: LogLevel; worker: LogLevel } {
+  const launcher: LogLevel = v < 0 ? "error" : v === 0 ? "warn" : v === 1 ? "info" : "debug";
+  let worker: LogLevel = v < 0 ? "error" : v <= 1 ? "warn" : v === 2 ? "info" : "debug";
+  const fromEnv = env.SCOOP_LOG_LEVEL;
+  if (v === 0 && fromEnv && isLogLevel(fromEnv)) worker = fromEnv;
+  return { launcher, worker };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => {
+      const a = srv.address();
+      srv.close(() => (a && typeof a === "object" ? res(a.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
+function portOf(endpoint: string): number {
+  const m = /:(\d+)$/.exec(endpoint);
+  if (!m) throw new Error(`no port in ${endpoint}`);
+  return Number(m[1]);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs a launch to the end and returns the exit status. */
+export async function launch(options: LaunchOptions): Promise<number> {
+  return new LaunchRun(options).run();
+}
+
+class LaunchRun {
+  private readonly o: LaunchOptions;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly cwd: string;
+  private readonly log: Logger;
+  private readonly workerLevel: LogLevel;
+  private readonly logLevel: LogLevel;
+  private logFd: number | undefined;
+  private readonly workers = new Map<string, WorkerState>();
+  private readonly local = new Map<string, ChildProcess>();
+  private readonly remotes: RemoteHost[] = [];
+  private broker: Broker | undefined;
+  private ipcDir: string | undefined;
+  private bindHost = "127.0.0.1";
+  private poolEnded = false;
+  private stopping = false;
+  private forced = false;
+  private originStatus: number | undefined;
+  private settle!: (o: Outcome) => void;
+  private readonly outcome = new Promise<Outcome>((r) => (this.settle = r));
+  private settled = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private progressShown = false;
+  private readonly changeWaiters: Array<() => void> = [];
+  private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+
+  constructor(o: LaunchOptions) {
+    this.o = o;
+    this.env = o.env ?? process.env;
+    this.cwd = o.cwd ?? process.cwd();
+    const lv = levels(o.verbosity, this.env);
+    this.logLevel = lv.launcher;
+    this.workerLevel = lv.worker;
+    let write = (l: string) => this.writeErr(l);
+    if (o.logFile !== undefined) {
+      const file = resolve(this.cwd, o.logFile);
+      try {
+        this.logFd = openSync(file, "a");
+      } catch (e) {
+        throw new ConfigError(`--log: cannot open ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      const fd = this.logFd;
+      write = (l: string) => {
+        try {
+          writeSync(fd, l);
+        } catch {
+          // a full disk must not stop the run
+        }
+      };
+    }
+    this.log = createLogger("scoop", lv.launcher, write);
+  }
+
+  /** Writes to our stderr, keeping the progress line (if any) below the text. */
+  private writeErr(text: string): void {
+    if (this.progressShown) {
+      process.stderr.write("\r\x1b[2K");
+      this.progressShown = false;
+    }
+    process.stderr.write(text);
+  }
+
+  async run(): Promise<number> {
+    const o = this.o;
+    const plan = planLaunch({
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
+      ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
+      ...(o.hostfile !== undefined ? { hostfile: resolve(this.cwd, o.hostfile) } : {}),
+      env: this.env,
+    });
+    const hasLocal = plan.hosts.some((h) => h.local);
+    const hasRemote = plan.hosts.some((h) => !h.local);
+    const localScript = resolve(this.cwd, o.script);
+    if (hasLocal) {
+      if (!existsSync(localScript)) throw new ConfigError(`script not found: ${o.script}`);
+      if (!statSync(localScript).isFile()) throw new ConfigError(`not a file: ${o.script}`);
+    }
+    const remotePath = o.path !== undefined ? resolve(this.cwd, o.path) : this.cwd;
+    const remoteScript = isAbsolute(o.script) ? o.script : resolve(remotePath, o.script);
+    const debugDir = o.debugDir !== undefined ? resolve(this.cwd, o.debugDir) : undefined;
+    const profileDir = o.profileDir !== undefined ? resolve(this.cwd, o.profileDir) : undefined;
+    for (const [d, flag] of [[debugDir, "--debug"], [profileDir, "--profile"]] as const) {
+      if (d === undefined) continue;
+      try {
+        mkdirSync(d, { recursive: true });
+      } catch (e) {
+        throw new ConfigError(`${flag}: cannot create ${d} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+    }
+    if (!hasRemote) {
+      for (const [v, flag] of [[o.prolog, "--prolog"], [o.tunnel || undefined, "--tunnel"], [o.externalHostname, "--external-hostname"]] as const) {
+        if (v !== undefined) this.log.info(`${flag} has no effect: every worker runs on this machine`);
+      }
+    }
+    this.log.info(describePlan(plan));
+    for (const h of plan.hosts) {
+      for (const w of h.workers) {
+        this.workers.set(w.name, {
+          name: w.name,
+          host: h.host,
+          origin: w.origin,
+          local: h.local,
+          joined: false,
+          exited: false,
+          status: undefined,
+          pending: [],
+          tail: [],
+        });
+      }
+    }
+
+    this.installSignalHandlers();
+    try {
+      const broker = await this.startBroker(hasRemote);
+      this.broker = broker;
+      broker.on("worker", (name: string) => this.onJoined(name));
+      broker.on("shutdown", (code: number) => {
+        this.poolEnded = true;
+        this.log.debug(`the pool ended (origin status ${code})`);
+      });
+      if (debugDir) this.startBrokerTrace(debugDir, plan);
+      this.startProgress();
+
+      const extra: Record<string, string> = { SCOOP_LOG_LEVEL: this.workerLevel };
+      if (debugDir) extra[TRACE_DIR_VAR] = debugDir;
+
+      for (const h of plan.hosts) {
+        if (h.local) this.startLocal(h, broker, localScript, extra, profileDir);
+      }
+      for (const h of plan.hosts) {
+        if (!h.local) await this.startRemote(h, broker, remotePath, remoteScript, extra, debugDir, profileDir);
+      }
+
+      const outcome = await this.outcome;
+      return await this.finish(outcome);
+    } finally {
+      for (const t of this.timers) clearInterval(t);
+      this.clearProgress();
+      for (const [sig, h] of this.signalHandlers) process.off(sig, h);
+      this.killEverything();
+      if (this.broker) await this.broker.close();
+      if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
+      if (this.logFd !== undefined) closeSync(this.logFd);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Broker
+
+  private async startBroker(hasRemote: boolean): Promise<Broker> {
+    const logger = createLogger("broker", this.logLevel, (l) => (this.logFd !== undefined ? writeSync(this.logFd, l) : this.writeErr(l)));
+    const name = `scoop-${process.pid}`;
+    if (!hasRemote) {
+      // Every process on this machine: IPC sockets, nothing listens on the network.
+      try {
+        this.ipcDir = mkdtempSync(join(tmpdir(), "scoop-"));
+        const b = await Broker.start({
+          name,
+          logger,
+          taskEndpoint: `ipc://${join(this.ipcDir, "task")}`,
+          metaEndpoint: `ipc://${join(this.ipcDir, "meta")}`,
+        });
+        this.log.debug(`broker ${name} on ${b.taskAddress} and ${b.metaAddress}`);
+        return b;
+      } catch (e) {
+        this.log.debug(`IPC sockets unavailable (${(e as Error).message}); using TCP on 127.0.0.1`);
+        if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
+        this.ipcDir = undefined;
+      }
+    }
+    // Remote hosts connect directly unless they come through ssh tunnels.
+    let host = "127.0.0.1";
+    if (hasRemote && !this.o.tunnel) {
+      const ext = this.o.externalHostname;
+      host = ext !== undefined && isLocalHost(ext) && /^[\d.:]+$/.test(ext) && ext !== "127.0.0.1" ? ext : "0.0.0.0";
+    }
+    this.bindHost = host;
+    try {
+      const b = await Broker.start({ name, host, logger });
+      this.log.debug(`broker ${name} bound to ${host}: task ${b.taskAddress}, meta ${b.metaAddress}`);
+      return b;
+    } catch (e) {
+      throw new ConfigError(`cannot start the broker on ${host}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The addresses local workers use: IPC as bound, or TCP through loopback for a wildcard bind. */
+  private localAddresses(broker: Broker): { task: string; meta: string } {
+    if (broker.taskAddress.startsWith("ipc://")) return { task: broker.taskAddress, meta: broker.metaAddress };
+    const h = this.bindHost === "0.0.0.0" ? "127.0.0.1" : this.bindHost.includes(":") ? `[${this.bindHost}]` : this.bindHost;
+    return { task: `tcp://${h}:${portOf(broker.taskAddress)}`, meta: `tcp://${h}:${portOf(broker.metaAddress)}` };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Workers
+
+  private startLocal(h: PlannedHost, broker: Broker, script: string, extra: Record<string, string>, profileDir: string | undefined): void {
+    const addr = this.localAddresses(broker);
+    const node = this.o.node ?? process.execPath;
+    for (const w of h.workers) {
+      const env = workerEnvironment(this.env, {
+        name: w.name,
+        origin: w.origin,
+        brokerName: broker.name,
+        brokerAddress: addr.task,
+        metaAddress: addr.meta,
+        extra,
+      });
+      const child = spawnWorker(
+        {
+          node,
+          nodeArgs: [...this.o.nodeOptions, ...(profileDir ? profileArgs(profileDir, w.name) : [])],
+          workerCli: WORKER_CLI,
+          lifeline: LIFELINE,
+          script,
+          args: this.o.args,
+          ...(this.o.nice !== undefined ? { nice: this.o.nice } : {}),
+        },
+        env,
+        this.cwd,
+      );
+      this.local.set(w.name, child);
+      const state = this.workers.get(w.name)!;
+      const lines = new LineSplitter((l) => this.onWorkerLine(state, l));
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => lines.push(d));
+      child.stderr!.on("end", () => lines.end());
+      child.once("error", (e) => {
+        state.pending.push(`cannot run ${this.o.nice !== undefined ? "nice" : node}: ${e.message}`);
+      });
+      child.once("close", (code, signal) => this.onWorkerExit(state, code, signal));
+      this.log.debug(`started ${w.name} on ${h.host} (pid ${child.pid})`);
+    }
+  }
+
+  private async startRemote(
+    h: PlannedHost,
+    broker: Broker,
+    remotePath: string,
+    remoteScript: string,
+    extra: Record<string, string>,
+    debugDir: string | undefined,
+    profileDir: string | undefined,
+    attempt = 1,
+  ): Promise<void> {
+    let tunnel: TunnelPorts | undefined;
+    let brokerHosts: string[];
+    const taskPort = portOf(broker.taskAddress);
+    const metaPort = portOf(broker.metaAddress);
+    if (this.o.tunnel) {
+      tunnel = { localTask: taskPort, localMeta: metaPort, remoteTask: await freePort(), remoteMeta: await freePort() };
+      while (tunnel.remoteMeta === tunnel.remoteTask) tunnel.remoteMeta = await freePort();
+      brokerHosts = ["127.0.0.1"];
+    } else if (this.o.externalHostname !== undefined) {
+      brokerHosts = [this.o.externalHostname];
+    } else {
+      brokerHosts = ["$SSH_CLIENT", hostname(), ...externalAddresses()];
+    }
+    const remote = new RemoteHost({
+      host: h.host,
+      ssh: this.o.ssh,
+      path: remotePath,
+      ...(this.o.prolog !== undefined ? { prolog: resolve(this.cwd, this.o.prolog) } : {}),
+      ...(this.o.node !== undefined ? { node: this.o.node } : {}),
+      defaultNode: process.execPath,
+      ...(tunnel ? { tunnel } : {}),
+      config: {
+        host: h.host,
+        brokerName: broker.name,
+        brokerHosts,
+        taskPort: tunnel ? tunnel.remoteTask : taskPort,
+        metaPort: tunnel ? tunnel.remoteMeta : metaPort,
+        workers: h.workers,
+        node: "",
+        nodeArgs: this.o.nodeOptions,
+        workerCli: WORKER_CLI,
+        lifeline: LIFELINE,
+        script: remoteScript,
+        args: this.o.args,
+        env: extra,
+        ...(this.o.nice !== undefined ? { nice: this.o.nice } : {}),
+        ...(profileDir ? { profileDir } : {}),
+        mkdirs: [debugDir, profileDir].filter((d): d is string => d !== undefined),
+        graceMs: REMOTE_GRACE_MS,
+        probeMs: PROBE_MS,
+      },
+    });
+    this.remotes.push(remote);
+    const earlyText: string[] = [];
+    remote.on("text", (line: string) => {
+      if (remote.ready) this.writeErr(`${line}\n`);
+      else earlyText.push(line);
+    });
+    remote.on("ready", (m: { pid: number; hostname: string; node: string }) => {
+      for (const l of earlyText.splice(0)) this.writeErr(`${l}\n`);
+      this.log.debug(`${h.host}: agent pid ${m.pid} on ${m.hostname}, Node.js ${m.node}`);
+    });
+    remote.on("broker", (address: string) => this.log.info(`${h.host}: workers reach the broker at ${address}`));
+    remote.on("spawned", (name: string, pid: number) => this.log.debug(`started ${name} on ${h.host} (pid ${pid})`));
+    remote.on("worker-stderr", (name: string, line: string) => {
+      const w = this.workers.get(name);
+      if (w) this.onWorkerLine(w, line);
+      else this.writeErr(`${line}\n`);
+    });
+    remote.on("worker-exit", (name: string, code: number | null, signal: NodeJS.Signals | null) => {
+      const w = this.workers.get(name);
+      if (w) this.onWorkerExit(w, code, signal);
+    });
+    remote.on("failed", (message: string) => {
+      if (this.stopping || this.poolEnded) return;
+      this.fatal(`host ${h.host}: ${message}`);
+    });
+    remote.on("exit", (code: number | null, signal: NodeJS.Signals | null) => {
+      this.notifyChange();
+      const mine = h.workers.map((w) => this.workers.get(w.name)!).filter((w) => !w.exited);
+      if (!remote.ready) {
+        if (this.stopping || this.poolEnded) return;
+        const text = earlyText.join("\n").trim();
+        if (tunnel && attempt < 3 && /forwarding failed/i.test(text)) {
+          this.log.info(`${h.host}: a tunnel port was taken on the remote side; retrying with other ports`);
+          this.remotes.splice(this.remotes.indexOf(remote), 1);
+          void this.startRemote(h, broker, remotePath, remoteScript, extra, debugDir, profileDir, attempt + 1);
+          return;
+        }
+        const detail = text || `no message; ${this.o.ssh[0]} exit code ${code ?? signal}`;
+        const bootstrapFailure = (Object.values(BOOTSTRAP_EXIT) as number[]).includes(code ?? -1);
+        this.fatal(
+          code === 255
+            ? `cannot reach host ${h.host}: ${detail}`
+            : bootstrapFailure
+              ? `host ${h.host}: ${detail}`
+              : `host ${h.host}: could not start its workers (${this.o.ssh[0]} exit code ${code ?? signal}): ${detail}`,
+        );
+        return;
+      }
+      // The agent reports every worker's exit before it exits; workers not reported are lost.
+      if (!this.stopping && !this.poolEnded && mine.some((w) => w.origin)) {
+        const text = remote.tail.slice(-5).join("\n");
+        this.fatal(`lost the connection to ${h.host}, where the origin ran (${this.o.ssh[0]} exit code ${code ?? signal})${text ? `: ${text}` : ""}`);
+      }
+      for (const w of mine) this.onWorkerExit(w, null, "SIGHUP", `the connection to ${h.host} was lost`);
+      if (!this.stopping && !this.poolEnded && code !== 0 && mine.length > 0) {
+        const text = remote.tail.slice(-5).join("\n");
+        this.log.warn(`lost the connection to ${h.host} (${this.o.ssh[0]} exit code ${code ?? signal})${text ? `: ${text}` : ""}`);
+      }
+    });
+    remote.start();
+    this.log.debug(`${h.host}: ssh pid ${remote.pid}: ${this.o.ssh.join(" ")} … ${h.host}`);
+  }
+
+  private onJoined(name: string): void {
+    const w = this.workers.get(name);
+    if (!w || w.joined) return;
+    w.joined = true;
+    for (const l of w.pending.splice(0)) this.relay(w, l);
+  }
+
+  private onWorkerLine(w: WorkerState, line: string): void {
+    if (!w.joined) {
+      w.pending.push(line);
+      if (w.pending.length > 400) w.pending.splice(0, w.pending.length - 400);
+      return;
+    }
+    this.relay(w, line);
+  }
+
+  private relay(w: WorkerState, line: string): void {
+    w.tail.push(line);
+    if (w.tail.length > 40) w.tail.shift();
+    this.writeErr(`${line}\n`);
+  }
+
+  private onWorkerExit(w: WorkerState, code: number | null, signal: NodeJS.Signals | string | null, why?: string): void {
+    if (w.exited) return;
+    w.exited = true;
+    const status = exitStatus(code, signal);
+    w.status = status;
+    this.notifyChange();
+    const how = why ?? (code !== null ? `exit code ${code}` : `killed by ${signal}`);
+    if (!w.joined) {
+      if (this.poolEnded || this.stopping) {
+        this.log.debug(`${w.name} on ${w.host} ended before joining (${how}); the pool was already over`);
+      } else {
+        const out = w.pending.length ? `:\n${w.pending.map((l) => `  ${l}`).join("\n")}` : " (no output)";
+        const msg = `worker ${w.name} on ${w.host} failed to start (${how})${out}`;
+        if (w.origin) this.log.error(msg);
+        else this.fatal(msg);
+      }
+      w.pending = [];
+    } else if (!w.origin && status !== 0 && !this.poolEnded && !this.stopping) {
+      this.log.warn(`worker ${w.name} on ${w.host} left the pool (${how}); the others carry on`);
+    }
+    if (w.origin) {
+      this.originStatus = status;
+      if (!this.settled) this.log.debug(`origin on ${w.host} ended with status ${status}`);
+      this.resolveOutcome({ kind: "origin", status });
+    }
+  }
+
+  private fatal(message: string): void {
+    this.resolveOutcome({ kind: "fatal", message });
+  }
+
+  private resolveOutcome(o: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(o);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Ending
+
+  private async finish(outcome: Outcome): Promise<number> {
+    switch (outcome.kind) {
+      case "origin": {
+        this.poolEnded = true;
+        this.broker?.shutdown(outcome.status);
+        // Workers still starting have nothing left to do.
+        for (const w of this.workers.values()) {
+          if (!w.joined && !w.exited && w.local) signalGroup(this.local.get(w.name)!, "SIGTERM");
+        }
+        for (const r of this.remotes) {
+          const names = [...this.workers.values()].filter((w) => w.host === r.host);
+          if (!names.some((w) => w.joined)) r.stop();
+        }
+        await this.waitUntil(() => this.allGone(), DRAIN_MS);
+        await this.stopAll();
+        this.log.info(`origin done, status ${outcome.status}`);
+        return outcome.status;
+      }
+      case "fatal": {
+        this.log.error(outcome.message);
+        this.broker?.shutdown(EXIT_LAUNCH_FAILED);
+        await this.stopAll();
+        return EXIT_LAUNCH_FAILED;
+      }
+      case "signal": {
+        this.log.warn(`${outcome.signal}: stopping every worker`);
+        await this.stopAll();
+        const n = exitStatus(null, outcome.signal);
+        return this.originStatus ?? n;
+      }
+    }
+  }
+
+  private allGone(): boolean {
+    for (const w of this.workers.values()) if (!w.exited) return false;
+    return this.remotes.every((r) => r.exited);
+  }
+
+  private notifyChange(): void {
+    for (const w of this.changeWaiters.splice(0)) w();
+  }
+
+  private async waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      const left = end - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 100));
+        this.changeWaiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return true;
+  }
+
+  /** SIGTERM (local) and end-of-file (remote), then SIGKILL what is left. Within 2 s. */
+  private async stopAll(): Promise<void> {
+    this.stopping = true;
+    const start = Date.now();
+    for (const [name, c] of this.local) if (!this.workers.get(name)!.exited) signalGroup(c, "SIGTERM");
+    for (const r of this.remotes) r.stop();
+    const localGone = () => [...this.local.keys()].every((n) => this.workers.get(n)!.exited);
+    await this.waitUntil(() => this.forced || this.allGone(), LOCAL_GRACE_MS);
+    if (!localGone()) {
+      this.log.debug("killing local workers that did not stop in time");
+      for (const c of this.local.values()) signalGroup(c, "SIGKILL");
+    }
+    await this.waitUntil(() => this.forced || this.remotes.every((r) => r.exited), Math.max(0, REMOTE_WAIT_MS - (Date.now() - start)));
+    for (const r of this.remotes) r.kill();
+    await this.waitUntil(() => this.allGone(), 300);
+  }
+
+  /** Last resort (exception, second Ctrl-C, exit): SIGKILL everything we started. */
+  private killEverything(): void {
+    for (const c of this.local.values()) signalGroup(c, "SIGKILL");
+    for (const r of this.remotes) {
+      r.stop();
+      r.kill();
+    }
+  }
+
+  private installSignalHandlers(): void {
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+      const h = () => {
+        if (!this.settled) {
+          this.resolveOutcome({ kind: "signal", signal: sig });
+        } else if (this.stopping || sig !== "SIGHUP") {
+          // Second interrupt: no more waiting.
+          this.forced = true;
+          this.log.warn(`${sig} again: killing every worker now`);
+          this.killEverything();
+          this.notifyChange();
+        }
+      };
+      process.on(sig, h);
+      this.signalHandlers.push([sig, h]);
+    }
+    const onExit = () => this.killEverything();
+    process.once("exit", onExit);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Observability
+
+  private startBrokerTrace(dir: string, plan: LaunchPlan): void {
+    const broker = this.broker!;
+    writeFileSync(
+      join(dir, "launch.json"),
+      JSON.stringify({ t: Date.now(), broker: broker.name, taskAddress: broker.taskAddress, hosts: plan.hosts, total: plan.total }, null, 2) + "\n",
+    );
+    const file = join(dir, "broker.jsonl");
+    const sample = () => {
+      const s = broker.stats;
+      const rec = {
+        ev: "broker",
+        t: Date.now(),
+        queue: broker.queueLength,
+        workers: broker.size,
+        submitted: s.submitted,
+        dispatched: s.dispatched,
+        completed: s.completed,
+      };
+      try {
+        appendFileSync(file, `${JSON.stringify(rec)}\n`);
+      } catch {
+        // best effort
+      }
+    };
+    sample();
+    const t = setInterval(sample, 100);
+    t.unref();
+    this.timers.push(t);
+    process.once("exit", sample);
+  }
+
+  private startProgress(): void {
+    const mode = this.o.progress;
+    if (mode === "off" || (mode === "auto" && !process.stderr.isTTY)) return;
+    const broker = this.broker!;
+    let last = { t: Date.now(), done: 0 };
+    let rate = 0;
+    const draw = () => {
+      const s = broker.stats;
+      const now = Date.now();
+      const dt = (now - last.t) / 1000;
+      if (dt > 0) rate = rate * 0.5 + ((s.completed - last.done) / dt) * 0.5;
+      last = { t: now, done: s.completed };
+      const running = s.dispatched - s.completed;
+      const busy = Math.min(broker.size, running);
+      const text = `scoop: ${s.completed} done, ${broker.queueLength} queued, ${running} running, ${Math.round(rate)}/s, ${busy}/${broker.size} workers busy`;
+      process.stderr.write(`\r\x1b[2K${text}`);
+      this.progressShown = true;
+    };
+    const t = setInterval(draw, 250);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private clearProgress(): void {
+    if (this.progressShown) process.stderr.write("\r\x1b[2K");
+    this.progressShown = false;
+  }
+}
