@@ -7,7 +7,9 @@ import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Publisher, Router } from "zeromq";
-import { ProtocolError } from "../errors.js";
+import { ConfigError, ProtocolError } from "../errors.js";
+import { isLoopbackEndpoint } from "../protocol/address.js";
+import { serverSocketOptions, ZapHandler, type PoolKeys } from "../transport/curve.js";
 import { createLogger, type Logger } from "../log.js";
 import {
   decodeHeader,
@@ -47,6 +49,8 @@ export interface BrokerOptions {
   maxTaskRetries?: number;
   /** Largest accepted message in bytes (libzmq drops the connection of a peer that sends more). Default 1 GiB. */
   maxMessageSize?: number;
+  /** CurveZMQ keys: encrypt every socket and admit only members. Required to bind beyond loopback. */
+  keys?: PoolKeys;
 }
 
 /** At most this many tasks in one TASKS message, so one worker's batch cannot starve another. */
@@ -64,7 +68,8 @@ export interface BrokerStats {
 export class Broker extends EventEmitter {
   readonly name: string;
   private readonly router: Router;
-  private readonly publisher = new Publisher({ sendHighWaterMark: 0, linger: 2000 });
+  private readonly publisher: Publisher;
+  private zap: ZapHandler | undefined;
   private readonly routerOut: SocketWriter;
   private readonly pubOut: SocketWriter;
   private readonly workers = new WorkerRegistry();
@@ -88,12 +93,15 @@ export class Broker extends EventEmitter {
     this.heartbeatInterval = options.heartbeatInterval ?? 1000;
     this.heartbeatTimeout = options.heartbeatTimeout ?? 10_000;
     this.maxTaskRetries = options.maxTaskRetries ?? 3;
+    const curve = options.keys ? serverSocketOptions(options.keys) : {};
     this.router = new Router({
       sendHighWaterMark: 0,
       receiveHighWaterMark: 0,
       linger: 2000,
       maxMessageSize: options.maxMessageSize ?? 2 ** 30,
+      ...curve,
     });
+    this.publisher = new Publisher({ sendHighWaterMark: 0, linger: 2000, ...curve });
     this.log = options.logger ?? createLogger(`broker ${this.name}`, "warn");
     const onSendError = (err: unknown) => this.log.debug("send failed:", (err as Error).message);
     this.routerOut = new SocketWriter(this.router, onSendError);
@@ -102,7 +110,13 @@ export class Broker extends EventEmitter {
 
   /** Binds both sockets and starts serving. */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const host = options.host ?? "127.0.0.1";
+    const loopback = (e: string | undefined) => e === undefined || isLoopbackEndpoint(e);
+    if (!options.keys && (!isLoopbackEndpoint(`tcp://${host.includes(":") ? `[${host}]` : host}:1`) || !loopback(options.taskEndpoint) || !loopback(options.metaEndpoint))) {
+      throw new ConfigError(`binding beyond loopback (${host}) needs keys: make them with \`npx scoop keygen DIR\` and pass --key-file DIR/pool.key`);
+    }
     const broker = new Broker(options);
+    if (options.keys) broker.zap = await ZapHandler.start(options.keys);
     await broker.bind();
     void broker.serve();
     broker.monitor = setInterval(() => broker.beat(), broker.heartbeatInterval);
@@ -478,5 +492,6 @@ export class Broker extends EventEmitter {
     this.closed = true;
     this.router.close();
     this.publisher.close();
+    this.zap?.close();
   }
 }

@@ -6,6 +6,7 @@
 import { Broker } from "../broker/broker.js";
 import { ConfigError } from "../errors.js";
 import { createLogger, isLogLevel, type LogLevel } from "../log.js";
+import { keysFromEnv, readKeyFile } from "../transport/curve.js";
 import { createProgram, runCli } from "./common.js";
 
 function parsePort(v: string | undefined, flag: string): number | undefined {
@@ -35,6 +36,7 @@ void runCli("scoop-broker", async () => {
     .option("--heartbeat-interval <ms>", "heartbeat period (env SCOOP_HEARTBEAT_INTERVAL, default 1000)")
     .option("--heartbeat-timeout <ms>", "silence after which a worker is dropped and its tasks requeued (env SCOOP_HEARTBEAT_TIMEOUT, default 10000)")
     .option("--max-task-retries <n>", "requeues of a task whose workers were lost before it fails with WorkerLostError (env SCOOP_MAX_TASK_RETRIES, default 3)")
+    .option("--key-file <path>", "CurveZMQ key file (env SCOOP_KEY_FILE; `npx scoop keygen DIR` makes one): encrypt and admit only key holders; required with a non-loopback --host")
     .option("--max-message-size <bytes>", "largest accepted message (env SCOOP_MAX_MESSAGE_SIZE, default 1073741824)");
   program.parse(process.argv);
   const o = program.opts<{
@@ -49,7 +51,9 @@ void runCli("scoop-broker", async () => {
     heartbeatTimeout?: string;
     maxTaskRetries?: string;
     maxMessageSize?: string;
+    keyFile?: string;
   }>();
+  const keys = o.keyFile !== undefined ? readKeyFile(o.keyFile) : keysFromEnv(process.env);
   const heartbeatInterval = positiveInt(o.heartbeatInterval ?? process.env.SCOOP_HEARTBEAT_INTERVAL, "heartbeat interval", 1);
   const heartbeatTimeout = positiveInt(o.heartbeatTimeout ?? process.env.SCOOP_HEARTBEAT_TIMEOUT, "heartbeat timeout", 1);
   const maxTaskRetries = positiveInt(o.maxTaskRetries ?? process.env.SCOOP_MAX_TASK_RETRIES, "max task retries", 0);
@@ -63,8 +67,9 @@ void runCli("scoop-broker", async () => {
   const logger = createLogger(`broker ${o.name}`, level);
   let broker: Broker;
   try {
-    broker = await Broker.start({ name: o.name, host: o.host, taskPort, metaPort, logger, heartbeatInterval, heartbeatTimeout, maxTaskRetries, maxMessageSize });
+    broker = await Broker.start({ name: o.name, host: o.host, taskPort, metaPort, logger, heartbeatInterval, heartbeatTimeout, maxTaskRetries, maxMessageSize, keys });
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot bind ${o.host} (tPort ${o.tPort ?? "auto"}, mPort ${o.mPort ?? "auto"}): ${(err as Error).message}`);
   }
   process.stdout.write(`BROKER_ADDRESS=${broker.taskAddress}\nMETA_ADDRESS=${broker.metaAddress}\n`);

@@ -16,6 +16,7 @@ import {
   type ProgressMode,
   type Verbosity,
 } from "../launcher/options.js";
+import { writeKeyFile } from "../transport/curve.js";
 import { createProgram, runCli } from "./common.js";
 
 interface Flags {
@@ -48,6 +49,8 @@ must see this package and the script at the same paths (a shared filesystem).
 Exit status: the origin's (0 done, 1 main threw, 2 bad configuration); 1 when the pool could not
 be started (unreachable host, worker that failed to start); 2 for a bad command line; 128+N when
 stopped by signal N (130 for Ctrl-C).
+
+Keys for a manually launched pool: scoop keygen DIR (scoop itself makes fresh keys for every run).
 
 Examples:
   scoop -n 4 examples/pi.ts 64
@@ -89,7 +92,26 @@ function toOptions(script: string, args: string[], f: Flags): LaunchOptions {
   return o;
 }
 
+/** `scoop keygen DIR`: the key file of a manually launched pool (SPEC §6). */
+function keygen(argv: string[]): number {
+  const program = createProgram("scoop keygen")
+    .description("Write DIR/pool.key, the CurveZMQ keys of a manually launched pool (readable by you only).")
+    .argument("<dir>", "directory to write pool.key into (created if needed)")
+    .addHelpText("after", "\nGive the file to scoop-broker and to every scoop-worker: --key-file DIR/pool.key or SCOOP_KEY_FILE.");
+  program.parse(argv, { from: "user" });
+  const [dir] = program.processedArgs as [string];
+  let path: string;
+  try {
+    path = writeKeyFile(dir);
+  } catch (e) {
+    throw new ConfigError(`keygen: cannot write ${dir}/pool.key (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  process.stdout.write(`${path}\n`);
+  return 0;
+}
+
 void runCli("scoop", async () => {
+  if (process.argv[2] === "keygen") return keygen(process.argv.slice(3));
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   const program = createProgram("scoop")
     .usage("[options] script [args...]")

@@ -19,6 +19,7 @@ void runCli("scoop-worker", async () => {
     .option("--meta-address <addr>", "broker meta socket, e.g. tcp://127.0.0.1:5556 (env META_ADDRESS)")
     .option("--log-level <level>", "debug|info|warn|error|silent (env SCOOP_LOG_LEVEL, default warn)")
     .option("--connect-timeout <ms>", "how long to wait for the broker (env SCOOP_CONNECT_TIMEOUT, default 60000)")
+    .option("--key-file <path>", "CurveZMQ key file of the pool (env SCOOP_KEY_FILE; made by `scoop keygen`)")
     .option("--prefetch <n>", "tasks to keep at hand (env SCOOP_PREFETCH, default adaptive)")
     .option("--execute <0|1>", "0: only submit tasks, run none here (env SCOOP_EXECUTE, default 1)")
     .passThroughOptions()

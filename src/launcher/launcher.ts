@@ -20,6 +20,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { Broker } from "../broker/broker.js";
 import { ConfigError } from "../errors.js";
 import { createLogger, isLogLevel, type Logger, type LogLevel } from "../log.js";
+import { generateKeys, serializeKeys, type PoolKeys } from "../transport/curve.js";
 import { externalAddresses, isLocalHost } from "./local-host.js";
 import type { LaunchOptions, Verbosity } from "./options.js";
 import { describePlan, planLaunch, type LaunchPlan, type PlannedHost } from "./plan.js";
@@ -58,6 +59,8 @@ interface WorkerState {
   joined: boolean;
   exited: boolean;
   status: number | undefined;
+  /** Ended by a signal rather than with an exit code. */
+  killed: boolean;
   /** stderr lines held back until the worker joins. */
   pending: string[];
   /** Last stderr lines after joining, for reports. */
@@ -117,9 +120,11 @@ class LaunchRun {
   private broker: Broker | undefined;
   private ipcDir: string | undefined;
   private bindHost = "127.0.0.1";
+  private keys: PoolKeys | undefined;
   private poolEnded = false;
   private stopping = false;
   private forced = false;
+  private failed = false;
   private originStatus: number | undefined;
   private settle!: (o: Outcome) => void;
   private readonly outcome = new Promise<Outcome>((r) => (this.settle = r));
@@ -208,6 +213,7 @@ class LaunchRun {
           joined: false,
           exited: false,
           status: undefined,
+          killed: false,
           pending: [],
           tail: [],
         });
@@ -228,6 +234,9 @@ class LaunchRun {
 
       const extra: Record<string, string> = { SCOOP_LOG_LEVEL: this.workerLevel };
       if (debugDir) extra[TRACE_DIR_VAR] = debugDir;
+      // The pool's keys travel in the environment (locally) and on the agent's stdin (remotely),
+      // never on a command line.
+      if (this.keys) extra.SCOOP_KEY = serializeKeys(this.keys);
 
       for (const h of plan.hosts) {
         if (h.local) this.startLocal(h, broker, localScript, extra, profileDir);
@@ -273,6 +282,10 @@ class LaunchRun {
         this.ipcDir = undefined;
       }
     }
+    // Across hosts every socket is encrypted and only holders of this run's keys get in (even
+    // through tunnels: the forwarded ports are open to every user of the remote host).
+    const keys = hasRemote ? generateKeys() : undefined;
+    this.keys = keys;
     // Remote hosts connect directly unless they come through ssh tunnels.
     let host = "127.0.0.1";
     if (hasRemote && !this.o.tunnel) {
@@ -281,7 +294,7 @@ class LaunchRun {
     }
     this.bindHost = host;
     try {
-      const b = await Broker.start({ name, host, logger });
+      const b = await Broker.start({ name, host, logger, ...(hasRemote ? { keys } : {}) });
       this.log.debug(`broker ${name} bound to ${host}: task ${b.taskAddress}, meta ${b.metaAddress}`);
       return b;
     } catch (e) {
@@ -471,6 +484,9 @@ class LaunchRun {
   private relay(w: WorkerState, line: string): void {
     w.tail.push(line);
     if (w.tail.length > 40) w.tail.shift();
+    // After a launch failure, what the workers say while being stopped ("the pool was shut down")
+    // would only bury the one line that matters.
+    if (this.failed) return this.log.debug(`${w.name}: ${line}`);
     this.writeErr(`${line}\n`);
   }
 
@@ -479,6 +495,7 @@ class LaunchRun {
     w.exited = true;
     const status = exitStatus(code, signal);
     w.status = status;
+    w.killed = code === null;
     this.notifyChange();
     const how = why ?? (code !== null ? `exit code ${code}` : `killed by ${signal}`);
     if (!w.joined) {
@@ -502,6 +519,7 @@ class LaunchRun {
   }
 
   private fatal(message: string): void {
+    if (!this.settled) this.failed = true;
     this.resolveOutcome({ kind: "fatal", message });
   }
 
@@ -541,8 +559,10 @@ class LaunchRun {
       case "signal": {
         this.log.warn(`${outcome.signal}: stopping every worker`);
         await this.stopAll();
-        const n = exitStatus(null, outcome.signal);
-        return this.originStatus ?? n;
+        // The origin's own status when it ended by itself (its signal handler exits 130); a signal
+        // status when it had to be killed.
+        const origin = [...this.workers.values()].find((w) => w.origin);
+        return origin?.status !== undefined && !origin.killed ? origin.status : exitStatus(null, outcome.signal);
       }
     }
   }

@@ -71,5 +71,5 @@ export function describePlan(plan: LaunchPlan): string {
     return `  ${h.host.padEnd(width)}  ${String(h.workers.length).padStart(3)} worker${h.workers.length === 1 ? " " : "s"} (${list})${h.local ? "" : " over ssh"}`;
   });
   const nHosts = plan.hosts.length;
-  return [`${plan.total} worker${plan.total === 1 ? "" : "s"} on ${nHosts} host${nHosts === 1 ? "" : "s"} (hosts from ${plan.description}):`, ...lines].join("\n");
+  return [`${plan.total} worker${plan.total === 1 ? "" : "s"} on ${nHosts} host${nHosts === 1 ? "" : "s"}; hosts from ${plan.description}:`, ...lines].join("\n");
 }

@@ -52,7 +52,8 @@ export interface RemoteHostOptions {
 export function bootstrapScript(o: Pick<RemoteHostOptions, "path" | "prolog" | "node" | "defaultNode">): string {
   const lines = [
     `H=$(uname -n 2>/dev/null || echo remote)`,
-    `cd ${shQuote(o.path)} || { echo "scoop: cannot change to directory ${esc(o.path)} on $H (--path)" >&2; exit ${BOOTSTRAP_EXIT.cd}; }`,
+    `[ -d ${shQuote(o.path)} ] || { echo "scoop: no directory ${esc(o.path)} on $H (--path)" >&2; exit ${BOOTSTRAP_EXIT.cd}; }`,
+    `cd ${shQuote(o.path)} 2>/dev/null || { echo "scoop: cannot change to directory ${esc(o.path)} on $H (--path): permission denied" >&2; exit ${BOOTSTRAP_EXIT.cd}; }`,
   ];
   if (o.prolog !== undefined) {
     const p = shQuote(o.prolog);

@@ -25,7 +25,7 @@ export const PARENT_FD_VAR = "SCOOP_PARENT_FD";
 export const TRACE_DIR_VAR = "SCOOP_TRACE_DIR";
 
 /** Variables the launcher sets per worker; inherited values are dropped first. */
-const WORKER_VARS = ["IS_ORIGIN", "WORKER_NAME", "BROKER_NAME", "BROKER_ADDRESS", "META_ADDRESS", PARENT_FD_VAR];
+const WORKER_VARS = ["IS_ORIGIN", "WORKER_NAME", "BROKER_NAME", "BROKER_ADDRESS", "META_ADDRESS", "SCOOP_KEY", "SCOOP_KEY_FILE", PARENT_FD_VAR];
 
 export interface WorkerCommand {
   /** Node.js binary. */

@@ -5,6 +5,7 @@
 import { ConfigError } from "../errors.js";
 import { isLogLevel, type LogLevel } from "../log.js";
 import { parseEndpoint } from "../protocol/address.js";
+import { keysFromEnv, readKeyFile, type PoolKeys } from "../transport/curve.js";
 
 export interface WorkerConfig {
   isOrigin: boolean;
@@ -19,6 +20,8 @@ export interface WorkerConfig {
   executes: boolean;
   /** Tasks to keep at hand; undefined = adaptive (about 4 ms of measured work). */
   prefetch: number | undefined;
+  /** CurveZMQ keys (SCOOP_KEY / SCOOP_KEY_FILE / --key-file), when the pool runs with them. */
+  keys: PoolKeys | undefined;
 }
 
 /** Flag values as commander hands them over (all optional strings). */
@@ -32,6 +35,7 @@ export interface WorkerFlags {
   connectTimeout?: string;
   execute?: string;
   prefetch?: string;
+  keyFile?: string;
 }
 
 function pick(flag: string | undefined, env: string | undefined): { value: string | undefined; from: "flag" | "env" } {
@@ -99,7 +103,9 @@ export function parseWorkerConfig(flags: WorkerFlags, env: NodeJS.ProcessEnv): W
       throw new ConfigError(`${label(pf.from, "SCOOP_PREFETCH", "prefetch")}="${pf.value}" must be an integer from 1 to 1000000`);
     }
   }
+  const keys = flags.keyFile !== undefined ? readKeyFile(flags.keyFile) : keysFromEnv(env);
   return {
+    keys,
     prefetch,
     executes: ex.value !== "0",
     isOrigin,

@@ -8,6 +8,7 @@ import type { Logger } from "../log.js";
 import { checkWelcome } from "../protocol/handshake.js";
 import { decodeHeader, encodeHeader, MessageType, type Header, type HelloInfo, type WelcomeInfo } from "../protocol/messages.js";
 import { SocketWriter } from "../transport/socket-writer.js";
+import { clientSocketOptions, type PoolKeys } from "../transport/curve.js";
 import { HeartbeatMonitor } from "./heartbeat.js";
 
 export interface ConnectionOptions {
@@ -16,6 +17,8 @@ export interface ConnectionOptions {
   hello: HelloInfo;
   logger: Logger;
   connectTimeout: number;
+  /** CurveZMQ keys of the pool, when it runs with them. */
+  keys?: PoolKeys;
   /** Called once when the broker stops answering (heartbeat timeout) or drops this worker. */
   onBrokerLost?: (reason: string) => void;
 }
@@ -28,8 +31,8 @@ export interface Welcome {
 export type MessageHandler = (header: Header, payload: Buffer[]) => void;
 
 export class BrokerConnection {
-  private readonly dealer = new Dealer({ sendHighWaterMark: 0, receiveHighWaterMark: 0, linger: 1000 });
-  private readonly sub = new Subscriber({ receiveHighWaterMark: 0, linger: 0 });
+  private readonly dealer: Dealer;
+  private readonly sub: Subscriber;
   private readonly out: SocketWriter;
   private handler: MessageHandler | undefined;
   private closed = false;
@@ -38,6 +41,9 @@ export class BrokerConnection {
   private heartbeat: HeartbeatMonitor | undefined;
 
   constructor(private readonly options: ConnectionOptions) {
+    const curve = options.keys ? clientSocketOptions(options.keys) : {};
+    this.dealer = new Dealer({ sendHighWaterMark: 0, receiveHighWaterMark: 0, linger: 1000, ...curve });
+    this.sub = new Subscriber({ receiveHighWaterMark: 0, linger: 0, ...curve });
     this.out = new SocketWriter(this.dealer, (err) => {
       if (!this.closed) options.logger.warn("send to broker failed:", (err as Error).message);
     });
@@ -53,7 +59,7 @@ export class BrokerConnection {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new TimeoutError(`no answer from broker at ${brokerAddress} within ${connectTimeout} ms (is it running?)`)),
+        () => reject(new TimeoutError(`no answer from broker at ${brokerAddress} within ${connectTimeout} ms (is it running? with keys, do both sides use the same key file?)`)),
         connectTimeout,
       );
     });
@@ -88,6 +94,7 @@ export class BrokerConnection {
         token: info.heartbeatToken,
         interval: info.heartbeatInterval,
         timeout: info.heartbeatTimeout,
+        keys: this.options.keys,
         onBrokerLost: (silent) =>
           this.options.onBrokerLost?.(`lost the broker at ${this.options.brokerAddress}: silent for ${Math.round(silent / 1000)} s`),
       });

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Dealer, Subscriber } from "zeromq";
 import { encodeHeader, MessageType } from "../protocol/messages.js";
+import { clientSocketOptions, type PoolKeys } from "../transport/curve.js";
 
 interface HeartbeatThreadData {
   brokerAddress: string;
@@ -15,14 +16,16 @@ interface HeartbeatThreadData {
   interval: number;
   /** BigInt64Array over a SharedArrayBuffer: [0] = last time (ms) the broker was heard. */
   state: SharedArrayBuffer;
+  keys?: PoolKeys;
 }
 
 const data = workerData as HeartbeatThreadData;
 const lastHeard = new BigInt64Array(data.state);
 // sendTimeout 0: a heartbeat that cannot be queued is dropped, never left pending (a pending send at
 // thread exit aborts the process inside the native addon).
-const dealer = new Dealer({ linger: 0, sendHighWaterMark: 4, sendTimeout: 0 });
-const sub = new Subscriber({ linger: 0 });
+const curve = data.keys ? clientSocketOptions(data.keys) : {};
+const dealer = new Dealer({ linger: 0, sendHighWaterMark: 4, sendTimeout: 0, ...curve });
+const sub = new Subscriber({ linger: 0, ...curve });
 dealer.connect(data.brokerAddress);
 sub.connect(data.metaAddress);
 // Only the broker's heartbeats: header [14] is msgpack 0x91 0x0e. Constants and the rest are the main thread's.

@@ -4,6 +4,7 @@
  * hang when the broker is gone.
  */
 import { Worker } from "node:worker_threads";
+import type { PoolKeys } from "../transport/curve.js";
 
 export interface HeartbeatOptions {
   brokerAddress: string;
@@ -12,6 +13,7 @@ export interface HeartbeatOptions {
   token: string;
   interval: number;
   timeout: number;
+  keys?: PoolKeys;
   /** Called once when the broker has been silent longer than `timeout`. */
   onBrokerLost: (silentMs: number) => void;
 }
@@ -27,7 +29,7 @@ export class HeartbeatMonitor {
     this.lastHeard = new BigInt64Array(state);
     Atomics.store(this.lastHeard, 0, BigInt(Date.now()));
     this.thread = new Worker(new URL("./heartbeat-thread.js", import.meta.url), {
-      workerData: { brokerAddress: o.brokerAddress, metaAddress: o.metaAddress, index: o.index, token: o.token, interval: o.interval, state },
+      workerData: { brokerAddress: o.brokerAddress, metaAddress: o.metaAddress, index: o.index, token: o.token, interval: o.interval, state, keys: o.keys },
     });
     this.thread.unref();
     this.thread.on("error", () => {});

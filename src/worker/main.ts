@@ -18,6 +18,7 @@ import { BrokerConnection } from "./connection.js";
 import { ReferenceRegistry, trackImports } from "./references.js";
 import { WorkerRuntime } from "./runtime.js";
 import { SerialRuntime } from "./serial-runtime.js";
+import { installTracing, TRACE_DIR_VAR } from "./trace.js";
 
 /** Exit codes: 0 success, 1 the user's code failed, 2 configuration or handshake problem. */
 export const EXIT_OK = 0;
@@ -91,6 +92,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
     metaAddress: config.metaAddress,
     connectTimeout: config.connectTimeout,
     logger: log,
+    keys: config.keys,
     onBrokerLost: (reason) => {
       process.stderr.write(`scoop-worker ${config.workerName}: ${reason}; exiting\n`);
       runtime?.brokerLost(reason);
@@ -121,6 +123,8 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
     prefetch: config.prefetch,
   });
   setRuntime(runtime);
+  const traceDir = process.env[TRACE_DIR_VAR];
+  if (traceDir) installTracing(runtime, traceDir);
   const poolEnded = new Promise<number>((resolve) => runtime.onShutdown(resolve));
 
   const stopOnSignal = (signal: NodeJS.Signals) => {
