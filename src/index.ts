@@ -28,7 +28,7 @@ export const shared = createSharedApi(getRuntime);
 /** Facts about the running pool: isOrigin, workerName, size, hosts(), logger, … */
 export const scoop = createScoopInfo(getRuntime);
 
-export { Future, isFuture, type WaitOptions } from "./futures/future.js";
+export { Future, isFuture, type CompletedFuture, type WaitOptions } from "./futures/future.js";
 export {
   MapResult,
   FIRST_COMPLETED,
@@ -48,7 +48,7 @@ export {
   type WaitCallOptions,
   type WaitResult,
 } from "./futures/api.js";
-export type { SharedApi } from "./futures/shared.js";
+export type { SharedApi, GetConstOptions } from "./futures/shared.js";
 export type { ScoopInfo } from "./futures/info.js";
 export type { Logger, LogLevel } from "./log.js";
 export * from "./errors.js";

@@ -79,6 +79,7 @@ export class Broker extends EventEmitter {
   private closed = false;
   private shutdownCode: number | undefined;
   private monitor: NodeJS.Timeout | undefined;
+  private someoneIdle = true;
   private readonly heartbeatInterval: number;
   private readonly heartbeatTimeout: number;
   private readonly maxTaskRetries: number;
@@ -195,7 +196,7 @@ export class Broker extends EventEmitter {
     worker.lastSeen = Date.now();
     switch (header[0]) {
       case MessageType.Request:
-        this.onRequest(worker, header[1]);
+        this.onRequest(worker, header[1], header[2] === 1);
         break;
       case MessageType.Submit:
         this.onSubmit(worker, header[1], header[2], frames);
@@ -286,11 +287,25 @@ export class Broker extends EventEmitter {
     this.pubOut.write([encodeHeader([MessageType.Info, this.poolInfo()])]);
   }
 
-  private onRequest(worker: WorkerEntry, n: number): void {
-    if (!worker.hello.executes || n === 0) return;
+  private onRequest(worker: WorkerEntry, n: number, idle: boolean): void {
+    if (!worker.hello.executes) return;
     worker.credit += n;
-    this.workers.hungry.add(worker);
+    if (worker.credit > 0) this.workers.hungry.add(worker);
+    worker.idle = idle && worker.credit > 0;
+    if (worker.idle) this.workers.idle.add(worker);
+    else this.workers.idle.delete(worker);
     this.dispatch();
+  }
+
+  /**
+   * Tells every worker whether someone is idle: while nobody is, workers keep the tasks they submit
+   * and run them themselves (no round trip); once someone is, they send them here to be shared.
+   */
+  private publishIdle(): void {
+    const someone = this.workers.idle.size > 0;
+    if (someone === this.someoneIdle) return;
+    this.someoneIdle = someone;
+    this.pubOut.write([encodeHeader([MessageType.Idle, someone ? 1 : 0])]);
   }
 
   /** Counts and logs (at debug) a message that breaks the rules, and drops it. */
@@ -339,12 +354,15 @@ export class Broker extends EventEmitter {
         }
         if (ids.length === 0) break;
         worker.credit -= ids.length;
+        worker.idle = false;
+        this.workers.idle.delete(worker);
         hungry.delete(worker);
         if (worker.credit > 0) hungry.add(worker); // to the back: round-robin
         this.stats.dispatched += ids.length;
         this.send(worker, [MessageType.Tasks, ids, counts], payload);
       }
     }
+    this.publishIdle();
   }
 
   private onResult(worker: WorkerEntry, ids: number[], counts: number[], frames: Buffer[]): void {

@@ -17,6 +17,8 @@ export interface WorkerEntry {
   held: Map<number, QueuedTask>;
   tasksDone: number;
   lastSeen: number;
+  /** The worker said it has nothing to run (and has credit): new work should go to it. */
+  idle: boolean;
 }
 
 export class WorkerRegistry {
@@ -26,6 +28,8 @@ export class WorkerRegistry {
   private nextIndex = 1;
   /** Workers with credit > 0, in the order they asked: the dispatch round-robin. */
   readonly hungry = new Set<WorkerEntry>();
+  /** Workers with nothing to run and credit left. */
+  readonly idle = new Set<WorkerEntry>();
 
   static keyOf(routingId: Buffer): string {
     return routingId.toString("latin1");
@@ -53,6 +57,7 @@ export class WorkerRegistry {
       held: new Map(),
       tasksDone: 0,
       lastSeen: now,
+      idle: false,
     };
     this.byKey.set(entry.key, entry);
     this.byName.set(hello.name, entry);
@@ -65,6 +70,7 @@ export class WorkerRegistry {
     this.byName.delete(entry.hello.name);
     this.byIndex.delete(entry.index);
     this.hungry.delete(entry);
+    this.idle.delete(entry);
   }
 
   all(): IterableIterator<WorkerEntry> {

@@ -6,7 +6,7 @@
 import { ArgumentError, WaitTimeoutError } from "../errors.js";
 import { CallOp } from "../protocol/envelope.js";
 import { ChunkEngine, Deadline, validateChunkOptions, type ChunkJob, type ChunkOptions } from "./chunks.js";
-import { checkTimeout, Future, isFuture, withTimeout } from "./future.js";
+import { checkTimeout, Future, isFuture, withTimeout, type CompletedFuture } from "./future.js";
 import { isIterable, type AnyIterable } from "./iterate.js";
 import type { Runtime } from "./runtime.js";
 
@@ -223,15 +223,16 @@ export interface FuturesApi {
 
   /**
    * The futures of `fs` (duplicates once), in the order they complete. It hands out the futures
-   * themselves (call `result()` or await them). With `{ timeout }`, a `next()` still waiting when the
-   * time of the whole iteration is up rejects with `TimeoutError`.
+   * themselves, typed {@link CompletedFuture} so that TypeScript does not mistake them for their
+   * values in a `for await`: read each with `await f.result()`. With `{ timeout }`, a `next()` still
+   * waiting when the time of the whole iteration is up rejects with `TimeoutError`.
    *
    * ```ts
    * const fs = [1, 2, 3].map((x) => futures.submit(square, x));
-   * for await (const f of futures.asCompleted(fs, { timeout: 5000 })) total += await f;
+   * for await (const f of futures.asCompleted(fs, { timeout: 5000 })) total += await f.result();
    * ```
    */
-  asCompleted<T>(fs: Iterable<Future<T>>, options?: AsCompletedOptions): AsyncIterable<Future<T>>;
+  asCompleted<T>(fs: Iterable<Future<T>>, options?: AsCompletedOptions): AsyncIterable<CompletedFuture<T>>;
 
   /**
    * Waits for the futures of `fs` until `returnWhen` holds: `ALL_COMPLETED` (default),

@@ -4,6 +4,7 @@
  * timeouts and a cancel that really completes the future.
  */
 import { CancelledError, TimeoutError } from "../errors.js";
+import type { FuturesApi } from "./api.js";
 
 type State = "pending" | "running" | "done" | "cancelled";
 
@@ -52,6 +53,17 @@ export function isFuture(v: unknown): v is Future<unknown> {
   return typeof v === "object" && v !== null && (v as { [BRAND]?: boolean })[BRAND] === true;
 }
 
+/**
+ * The handle of one submitted task, returned by `futures.submit`. It is a `PromiseLike<R>`, so
+ * `await future` gives the value (or throws the task's error); the methods follow SCOOP and Python's
+ * `concurrent.futures`, with real timeouts and a `cancel()` that completes the future.
+ *
+ * ```ts
+ * const f = futures.submit(square, 4);
+ * f.addDoneCallback((done) => console.log("finished", done.cancelled()));
+ * console.log(await f.result({ timeout: 5000 })); // 16
+ * ```
+ */
 export class Future<R = unknown> implements PromiseLike<R> {
   readonly [BRAND] = true;
   private state: State = "pending";
@@ -78,7 +90,10 @@ export class Future<R = unknown> implements PromiseLike<R> {
     return this.state === "done" || this.state === "cancelled";
   }
 
-  /** True while the task is known to be executing. */
+  /**
+   * True while the task is known to be executing. In a pool the submitter is not told when a remote
+   * task starts, so there it stays false until the future is done (the serial runtime reports it).
+   */
   running(): boolean {
     return this.state === "running";
   }
@@ -89,9 +104,12 @@ export class Future<R = unknown> implements PromiseLike<R> {
   }
 
   /**
-   * Cancels the task unless it already finished. A task that has not started never runs; a running
-   * one's result is discarded. The future becomes done and its waiters get CancelledError.
-   * @returns false when the future was already done, true otherwise.
+   * Cancels the task unless it already finished. The future becomes done at once and every waiter
+   * (result, exception, await, wait, asCompleted) gets CancelledError. The task is withdrawn from the
+   * broker's queue and from the worker holding it, so a task that has not started never runs; one
+   * that already started on a remote worker finishes there and its result is discarded.
+   * @returns true when the future is (now) cancelled; false when it was already done, or is known
+   * to be running.
    */
   cancel(): boolean {
     if (this.done()) return this.state === "cancelled";
@@ -112,7 +130,10 @@ export class Future<R = unknown> implements PromiseLike<R> {
     );
   }
 
-  /** Resolves to the task's error (undefined when it succeeded); CancelledError rejects. */
+  /**
+   * Resolves to the task's error, or `undefined` when it succeeded; rejects with CancelledError for a
+   * cancelled future, and with TimeoutError after `timeout` ms.
+   */
   exception(options: WaitOptions = {}): Promise<unknown> {
     checkTimeout(options.timeout, "exception()");
     return withTimeout(this.settledPromise(), options.timeout, () => this.timeoutMessage("exception()", options.timeout)).then(
@@ -133,6 +154,10 @@ export class Future<R = unknown> implements PromiseLike<R> {
     (this.callbacks ??= []).push(cb);
   }
 
+  /**
+   * Makes the future awaitable: `await f` is `await f.result()` (no timeout). A cancelled future
+   * rejects with CancelledError.
+   */
   then<A = R, B = never>(
     onFulfilled?: ((value: R) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
@@ -140,7 +165,7 @@ export class Future<R = unknown> implements PromiseLike<R> {
     return this.result().then(onFulfilled, onRejected);
   }
 
-  /** The value when done and successful (no waiting); used by iterators that already know it is done. */
+  /** @internal The value when done and successful (no waiting); used by iterators that already know it is done. */
   get settledValue(): R | undefined {
     return this.value;
   }
@@ -160,7 +185,7 @@ export class Future<R = unknown> implements PromiseLike<R> {
     if (!this.done()) this.finish("done", undefined, error, true);
   }
 
-  /** True when the task failed or was cancelled. */
+  /** True when the future is done with an error: the task failed, or the future was cancelled. */
   get hasError(): boolean {
     return this.failed;
   }
@@ -194,3 +219,11 @@ export class Future<R = unknown> implements PromiseLike<R> {
     return `${call} timed out after ${timeout} ms waiting for task ${this.label} #${this.id}`;
   }
 }
+
+/**
+ * A {@link Future} as {@link FuturesApi.asCompleted} hands it out: the very same object, done, with
+ * `then` hidden from the type checker. TypeScript types a `for await` variable as the *awaited* type
+ * of what the iterator yields, so a plain `Future<R>` would be typed as its value `R` there although
+ * the loop receives the future. Read it with `await f.result()` (or `f.exception()`, `f.cancelled()`).
+ */
+export type CompletedFuture<R> = Future<R> & { then: never };

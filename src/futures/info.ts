@@ -4,18 +4,30 @@
 import type { Logger } from "../log.js";
 import type { Runtime } from "./runtime.js";
 
+/**
+ * Facts about the pool this process belongs to, read live (they follow workers joining and leaving).
+ *
+ * ```ts
+ * if (scoop.isOrigin) scoop.logger.info(`running on ${scoop.size} workers: ${scoop.hosts().join(", ")}`);
+ * ```
+ */
 export interface ScoopInfo {
-  /** True in the process that runs `main`. */
+  /** True in the process that runs `main` (the origin); false in the other workers. */
   readonly isOrigin: boolean;
-  /** True while the pool accepts tasks. */
+  /** True while the pool accepts tasks; false once it was shut down. */
   readonly isRunning: boolean;
+  /** This worker's name (`WORKER_NAME`; `"origin"` by default). */
   readonly workerName: string;
+  /** The name of the broker this worker is connected to (`BROKER_NAME`; `"broker"` by default). */
   readonly brokerName: string;
-  /** Workers executing tasks in the pool. */
+  /** Number of workers executing tasks in the pool (the origin included when it executes tasks). */
   readonly size: number;
-  /** Levelled logger whose lines carry this worker's name. */
+  /**
+   * Levelled logger (`debug`, `info`, `warn`, `error`; threshold from `SCOOP_LOG_LEVEL`, default
+   * `warn`) writing one line per record to stderr, each tagged with this worker's name.
+   */
   readonly logger: Logger;
-  /** Host of each worker in the pool. */
+  /** The host of each worker executing tasks, one entry per worker. */
   hosts(): string[];
 }
 

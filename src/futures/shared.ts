@@ -5,14 +5,33 @@ import { ArgumentError } from "../errors.js";
 import { checkTimeout } from "./future.js";
 import type { Runtime } from "./runtime.js";
 
+/** Options of {@link SharedApi.getConst}. */
+export interface GetConstOptions {
+  /** Milliseconds to wait for the constant to be set; then the promise rejects with TimeoutError. Default: no limit. */
+  timeout?: number;
+}
+
 export interface SharedApi {
   /**
-   * Defines constants on every worker. Settles once the broker holds them; redefining a name rejects
-   * with ConstantError.
+   * Defines constants on every worker of the pool, present and future (a worker that joins later
+   * receives every constant set so far). Values follow the rules of task arguments (functions by
+   * reference included). Resolves once the broker holds them; a name defined before — by this or by
+   * another worker — rejects with ConstantError and defines nothing.
+   *
+   * ```ts
+   * await shared.setConst({ table: new Map([[1, "one"]]), scale: 2.5 });
+   * ```
    */
   setConst(values: Record<string, unknown>): Promise<void>;
-  /** The value of a constant, waiting up to `timeout` ms for some worker to set it. */
-  getConst<T = unknown>(name: string, options?: { timeout?: number }): Promise<T>;
+  /**
+   * The value of a constant, waiting for some worker to set it; with `{ timeout }` it rejects with
+   * TimeoutError when it is still unset after that many milliseconds.
+   *
+   * ```ts
+   * const table = await shared.getConst<Map<number, string>>("table", { timeout: 5000 });
+   * ```
+   */
+  getConst<T = unknown>(name: string, options?: GetConstOptions): Promise<T>;
 }
 
 export function createSharedApi(runtime: () => Runtime): SharedApi {

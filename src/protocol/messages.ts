@@ -31,6 +31,8 @@ export const enum MessageType {
   Info = 16,
   /** Broker → submitter: tasks given up after their workers were lost too often. */
   Lost = 17,
+  /** Broker → all (meta): whether some worker sits idle, waiting for work (1) or none does (0). */
+  Idle = 18,
 }
 
 /** What a worker says about itself when it connects. */
@@ -73,6 +75,7 @@ export type Header =
   | [MessageType.Welcome, WelcomeInfo, string[]]
   | [MessageType.Refuse, string]
   | [MessageType.Request, number]
+  | [MessageType.Request, number, number]
   | [MessageType.Submit, number[], number[]]
   | [MessageType.Tasks, number[], number[]]
   | [MessageType.Result, number[], number[]]
@@ -87,7 +90,8 @@ export type Header =
   | [MessageType.Heartbeat, number, string]
   | [MessageType.Bye]
   | [MessageType.Info, PoolInfo]
-  | [MessageType.Lost, number[], string[]];
+  | [MessageType.Lost, number[], string[]]
+  | [MessageType.Idle, number];
 
 const headerPackr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -135,7 +139,10 @@ export function decodeHeader(frame: Buffer, payloadFrames: number): Header {
       if (typeof h[1] !== "string") bad("REFUSE");
       return h as Header;
     case MessageType.Request:
-      if (!isUint(h[1])) bad("REQUEST");
+      if (!isUint(h[1]) || (h.length > 2 && h[2] !== 0 && h[2] !== 1)) bad("REQUEST");
+      return h as Header;
+    case MessageType.Idle:
+      if (h[1] !== 0 && h[1] !== 1) bad("IDLE");
       return h as Header;
     case MessageType.Submit:
     case MessageType.Tasks:

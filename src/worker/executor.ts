@@ -8,6 +8,7 @@ import { SerializationError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { decodeValue, encodeValue, type ClassRegistry } from "../protocol/codec.js";
 import { describeRef, ResultStatus, type Envelope, type FunctionRef } from "../protocol/envelope.js";
+import { Fifo } from "../util/fifo.js";
 import { invoke, isThenable } from "./invoke.js";
 
 export interface FunctionResolver extends ClassRegistry {
@@ -20,12 +21,13 @@ export interface ExecutorHost {
   workerName: string;
   logger: Logger;
   sendResult(id: number, frames: Buffer[]): void;
-  requestTasks(n: number): void;
+  /** Asks the broker for n more tasks; `idle`: nothing left to run here. */
+  requestTasks(n: number, idle: boolean): void;
   /** Fixed number of tasks to keep at hand instead of the adaptive amount. */
   prefetch?: number;
 }
 
-interface PendingTask {
+export interface PendingTask {
   id: number;
   frames: Buffer[];
 }
@@ -37,8 +39,10 @@ const PREFETCH_MS = 4;
 const MAX_PREFETCH = 2048;
 
 export class TaskExecutor {
-  private ready: PendingTask[] = [];
-  private readyHead = 0;
+  /** Tasks handed over by the broker. */
+  private readonly ready = new Fifo<PendingTask>();
+  /** Tasks this worker submitted and keeps (no broker round trip); they run first. */
+  private readonly local = new Fifo<PendingTask>();
   private readonly cancelled = new Set<number>();
   /** Tasks asked for and not received yet. */
   private outstanding = 0;
@@ -46,6 +50,7 @@ export class TaskExecutor {
   private suspended = 0;
   private avgTaskMs = 0.05;
   private pumping = false;
+  private reportedIdle = false;
   private stopped = true;
   completed = 0;
   /** Called with the task id when a task starts and when it ends (tracing hooks). */
@@ -65,7 +70,18 @@ export class TaskExecutor {
   }
 
   get queued(): number {
-    return this.ready.length - this.readyHead;
+    return this.ready.length + this.local.length;
+  }
+
+  /** Runs a task submitted by this very worker, without a trip through the broker. */
+  acceptLocal(id: number, frames: Buffer[]): void {
+    this.local.push({ id, frames });
+    this.schedule();
+  }
+
+  /** Gives up the local tasks past the first `keep` (not started yet), e.g. to feed idle workers. */
+  takeLocalBacklog(keep: number): PendingTask[] {
+    return this.local.drainFrom(keep).filter((t) => !this.cancelled.delete(t.id));
   }
 
   get inFlight(): number {
@@ -74,6 +90,7 @@ export class TaskExecutor {
 
   accept(ids: number[], counts: number[], payload: Buffer[]): void {
     this.outstanding = Math.max(0, this.outstanding - ids.length);
+    this.reportedIdle = false;
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
       const c = counts[i]!;
@@ -98,10 +115,10 @@ export class TaskExecutor {
   private pump(): void {
     const start = performance.now();
     let ran = 0;
-    while (this.readyHead < this.ready.length && !this.stopped) {
-      const task = this.ready[this.readyHead]!;
-      this.ready[this.readyHead++] = undefined as unknown as PendingTask;
-      if (this.cancelled.delete(task.id)) continue;
+    while (!this.stopped) {
+      const task = this.local.shift() ?? this.ready.shift();
+      if (!task) break;
+      if (this.cancelled.size > 0 && this.cancelled.delete(task.id)) continue;
       this.run(task);
       ran++;
       if ((ran & 7) === 0 || this.avgTaskMs > 0.5) {
@@ -111,13 +128,6 @@ export class TaskExecutor {
     if (ran > 0) {
       const per = (performance.now() - start) / ran;
       this.avgTaskMs = this.avgTaskMs * 0.7 + per * 0.3;
-    }
-    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
-      this.ready = this.ready.slice(this.readyHead);
-      this.readyHead = 0;
-    } else if (this.readyHead === this.ready.length) {
-      this.ready.length = 0;
-      this.readyHead = 0;
     }
     this.pumping = false;
     this.topUp();
@@ -129,12 +139,18 @@ export class TaskExecutor {
     if (this.stopped) return;
     const target =
       this.host.prefetch ?? Math.max(1, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
-    const have = this.queued + this.outstanding;
+    const have = this.ready.length + this.outstanding;
     const want = target - have;
-    // Ask in sizeable steps, not one task per message, but never leave the worker with nothing coming.
+    const idle = this.queued === 0;
+    // Ask in sizeable steps, not one task per message, but never leave the worker with nothing
+    // coming; and say so when it runs dry, so others send it their work.
     if (want > 0 && (have === 0 || want * 2 >= target)) {
       this.outstanding += want;
-      this.host.requestTasks(want);
+      this.reportedIdle = idle;
+      this.host.requestTasks(want, idle);
+    } else if (idle && !this.reportedIdle) {
+      this.reportedIdle = true;
+      this.host.requestTasks(0, true);
     }
   }
 

@@ -62,6 +62,13 @@ export class WorkerRuntime implements Runtime {
   private submits = new Batch();
   private results = new Batch();
   private credit = 0;
+  private requestQueued = false;
+  private requestIdle = false;
+  /** Whether the broker says some worker is idle; until it says otherwise, assume so. */
+  private othersIdle = true;
+  /** Tasks this worker submitted and runs itself; their results never leave the process. */
+  private readonly localIds = new Set<number>();
+  private readonly executes: boolean;
   private cancels: number[] = [];
   private flushQueued = false;
   private poolSize: number;
@@ -84,6 +91,7 @@ export class WorkerRuntime implements Runtime {
     this.poolSize = o.welcome.size;
     this.poolHosts = o.welcome.hosts;
     this.logger = o.logger;
+    this.executes = o.executes;
     for (const [k, v] of o.constants) this.constFrames.set(k, v);
     this.executor = new TaskExecutor({
       registry: o.registry,
@@ -91,11 +99,16 @@ export class WorkerRuntime implements Runtime {
       logger: o.logger,
       prefetch: o.prefetch,
       sendResult: (id, frames) => {
-        this.results.add(id, frames);
-        this.queueFlush();
+        if (this.localIds.delete(id)) this.settle(id, frames);
+        else {
+          this.results.add(id, frames);
+          this.queueFlush();
+        }
       },
-      requestTasks: (n) => {
+      requestTasks: (n, idle) => {
         this.credit += n;
+        this.requestIdle = idle;
+        this.requestQueued = true;
         this.queueFlush();
       },
     });
@@ -127,12 +140,22 @@ export class WorkerRuntime implements Runtime {
     const id = makeTaskId(this.index, ++this.seq);
     const future = new Future<R>(id, fn.name || "anonymous", (f) => {
       this.pending.delete(f.id);
-      this.cancels.push(f.id);
-      this.queueFlush();
+      if (this.localIds.delete(f.id)) this.executor.cancel([f.id]);
+      else {
+        this.cancels.push(f.id);
+        this.queueFlush();
+      }
     });
     this.pending.set(id, future as Future<unknown>);
-    this.submits.add(id, frames);
-    this.queueFlush();
+    // Keep the task here when nobody else is idle (no round trip, and the parent's worker stays
+    // busy), or when this worker itself has nothing queued (it would idle while the task travels).
+    if (this.executes && this.running && (!this.othersIdle || this.executor.queued === 0)) {
+      this.localIds.add(id);
+      this.executor.acceptLocal(id, frames);
+    } else {
+      this.submits.add(id, frames);
+      this.queueFlush();
+    }
     return future;
   }
 
@@ -171,9 +194,10 @@ export class WorkerRuntime implements Runtime {
       this.conn.send([MessageType.Cancel, this.cancels]);
       this.cancels = [];
     }
-    if (this.credit) {
-      this.conn.send([MessageType.Request, this.credit]);
+    if (this.requestQueued) {
+      this.conn.send([MessageType.Request, this.credit, this.requestIdle ? 1 : 0]);
       this.credit = 0;
+      this.requestQueued = false;
     }
   }
 
@@ -197,6 +221,10 @@ export class WorkerRuntime implements Runtime {
         if (ack) header[2] === null ? ack.resolve() : ack.reject(new ConstantError(header[2]));
         break;
       }
+      case MessageType.Idle:
+        this.othersIdle = header[1] === 1;
+        if (this.othersIdle) this.shareBacklog();
+        break;
       case MessageType.Info:
         this.poolSize = header[1].size;
         this.poolHosts = header[1].hosts;
@@ -223,20 +251,35 @@ export class WorkerRuntime implements Runtime {
       const c = counts[i]!;
       const frames = c === 1 ? [payload[at]!] : payload.slice(at, at + c);
       at += c;
-      const future = this.pending.get(ids[i]!);
-      if (!future) continue; // cancelled, or a duplicate
-      this.pending.delete(ids[i]!);
-      let decoded: unknown;
-      try {
-        decoded = decodeValue(frames, this.registry);
-      } catch (err) {
-        future.reject(err);
-        continue;
-      }
-      const [status, value] = decoded as [ResultStatus, unknown];
-      if (status === ResultStatus.Ok) future.resolve(value);
-      else future.reject(value);
+      this.settle(ids[i]!, frames);
     }
+  }
+
+  private settle(id: number, frames: Buffer[]): void {
+    const future = this.pending.get(id);
+    if (!future) return; // cancelled, or a duplicate
+    this.pending.delete(id);
+    let decoded: unknown;
+    try {
+      decoded = decodeValue(frames, this.registry);
+    } catch (err) {
+      future.reject(err);
+      return;
+    }
+    const [status, value] = decoded as [ResultStatus, unknown];
+    if (status === ResultStatus.Ok) future.resolve(value);
+    else future.reject(value);
+  }
+
+  /** Someone is idle: hand the local tasks not started yet to the broker, keeping one to run here. */
+  private shareBacklog(): void {
+    const backlog = this.executor.takeLocalBacklog(1);
+    if (backlog.length === 0) return;
+    for (const t of backlog) {
+      this.localIds.delete(t.id);
+      this.submits.add(t.id, t.frames);
+    }
+    this.queueFlush();
   }
 
   private storeConst(name: string, frame: Buffer): void {
