@@ -9,7 +9,7 @@ export async function nap(id: number, ms: number): Promise<{ id: number; ms: num
 }
 
 export async function main(): Promise<void> {
-  const durations = [600, 100, 450, 0, 300, 150];
+  const durations = [800, 150, 600, 0, 450, 300];
   const ids = durations.map((_, i) => i);
 
   const inOrder = await futures.map(nap, ids, durations, { chunkSize: 1 });

@@ -401,7 +401,8 @@ export class Broker extends EventEmitter {
       if (submitterOf(id) !== sender.index) continue; // only a task's submitter may cancel it
       if (this.queue.remove(id)) continue;
       for (const w of this.workers.all()) {
-        if (w.held.has(id)) {
+        // Forget it as held: a result that still comes is dropped, and a loss will not requeue it.
+        if (w.held.delete(id)) {
           let l = forward.get(w);
           if (!l) forward.set(w, (l = []));
           l.push(id);

@@ -96,14 +96,22 @@ export class MapResult<R> implements AsyncIterable<R>, PromiseLike<R[]> {
     return this.all.then(onFulfilled, onRejected);
   }
 
+  /** Like `Promise.prototype.finally`. */
+  finally(onFinally?: (() => void) | null): Promise<R[]> {
+    return this.then().finally(onFinally);
+  }
+
   /** Like `Promise.prototype.catch`. */
   catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<R[] | B> {
     return this.then(undefined, onRejected);
   }
 
-  /** Stops the map: the tasks not started are withdrawn and the inputs are closed. */
+  /**
+   * Stops the map: the tasks not started are withdrawn, the inputs are closed, and a consumer still
+   * waiting (iterating or awaiting) gets CancelledError.
+   */
   cancel(): void {
-    this.engine.close();
+    this.engine.cancel();
   }
 }
 

@@ -6,7 +6,7 @@
  * Chunk size adapts to measured throughput (as joblib's auto batching does): it doubles while chunks
  * are cheap and settles at about CHUNK_TARGET_MS of work per chunk per worker.
  */
-import { ArgumentError, TimeoutError } from "../errors.js";
+import { ArgumentError, CancelledError, TimeoutError } from "../errors.js";
 import type { CallOp } from "../protocol/envelope.js";
 import { checkTimeout, type Future } from "./future.js";
 import { zipSource, type TupleSource } from "./iterate.js";
@@ -121,6 +121,13 @@ export class ChunkEngine {
       this.close();
       throw err;
     }
+  }
+
+  /** Stops on the user's request: what is left is withdrawn and the consumer gets CancelledError. */
+  cancel(): void {
+    if (this.closed) return;
+    this.failure ??= { error: new CancelledError(`${this.job.call}() was cancelled`) };
+    this.close();
   }
 
   /** Stops: cancels the chunks not finished and closes the inputs. Idempotent. */
@@ -260,6 +267,7 @@ export class ChunkEngine {
             this.adapt();
             this.fill();
             yield { index, values, size: entry.size };
+            this.throwIfFailed();
             if (this.closed) return;
             entry = this.inFlight.get(this.nextOrdered);
           }
@@ -276,6 +284,7 @@ export class ChunkEngine {
             this.adapt();
             this.fill();
             yield { index, values, size: entry.size };
+            this.throwIfFailed();
             if (this.closed) return;
           }
         }

@@ -11,6 +11,7 @@ export interface GetConstOptions {
   timeout?: number;
 }
 
+/** The `shared` object: write-once constants shared with every worker of the pool. */
 export interface SharedApi {
   /**
    * Defines constants on every worker of the pool, present and future (a worker that joins later

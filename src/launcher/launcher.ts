@@ -161,6 +161,15 @@ class LaunchRun {
     this.log = createLogger("scoop", lv.launcher, write);
   }
 
+  /** Writes the workers' output to our stdout, keeping the progress line (if any) below it. */
+  private writeOut(chunk: Buffer | string): void {
+    if (this.progressShown) {
+      process.stderr.write("\r\x1b[2K");
+      this.progressShown = false;
+    }
+    process.stdout.write(chunk);
+  }
+
   /** Writes to our stderr, keeping the progress line (if any) below the text. */
   private writeErr(text: string): void {
     if (this.progressShown) {
@@ -171,7 +180,22 @@ class LaunchRun {
   }
 
   async run(): Promise<number> {
+    try {
+      return await this.launch();
+    } finally {
+      for (const t of this.timers) clearInterval(t);
+      this.clearProgress();
+      for (const [sig, h] of this.signalHandlers) process.off(sig, h);
+      this.killEverything();
+      if (this.broker) await this.broker.close();
+      if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
+      if (this.logFd !== undefined) closeSync(this.logFd);
+    }
+  }
+
+  private async launch(): Promise<number> {
     const o = this.o;
+    process.stdout.on("error", () => {}); // a closed pipe (scoop … | head) must not crash the launcher
     const plan = planLaunch({
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
@@ -221,41 +245,30 @@ class LaunchRun {
     }
 
     this.installSignalHandlers();
-    try {
-      const broker = await this.startBroker(hasRemote);
-      this.broker = broker;
-      broker.on("worker", (name: string) => this.onJoined(name));
-      broker.on("shutdown", (code: number) => {
-        this.poolEnded = true;
-        this.log.debug(`the pool ended (origin status ${code})`);
-      });
-      if (debugDir) this.startBrokerTrace(debugDir, plan);
-      this.startProgress();
+    const broker = await this.startBroker(hasRemote);
+    this.broker = broker;
+    broker.on("worker", (name: string) => this.onJoined(name));
+    broker.on("shutdown", (code: number) => {
+      this.poolEnded = true;
+      this.log.debug(`the pool ended (origin status ${code})`);
+    });
+    if (debugDir) this.startBrokerTrace(debugDir, plan);
+    this.startProgress();
 
-      const extra: Record<string, string> = { SCOOP_LOG_LEVEL: this.workerLevel };
-      if (debugDir) extra[TRACE_DIR_VAR] = debugDir;
-      // The pool's keys travel in the environment (locally) and on the agent's stdin (remotely),
-      // never on a command line.
-      if (this.keys) extra.SCOOP_KEY = serializeKeys(this.keys);
+    const extra: Record<string, string> = { SCOOP_LOG_LEVEL: this.workerLevel };
+    if (debugDir) extra[TRACE_DIR_VAR] = debugDir;
+    // The pool's keys travel in the environment (locally) and on the agent's stdin (remotely),
+    // never on a command line.
+    if (this.keys) extra.SCOOP_KEY = serializeKeys(this.keys);
 
-      for (const h of plan.hosts) {
-        if (h.local) this.startLocal(h, broker, localScript, extra, profileDir);
-      }
-      for (const h of plan.hosts) {
-        if (!h.local) await this.startRemote(h, broker, remotePath, remoteScript, extra, debugDir, profileDir);
-      }
-
-      const outcome = await this.outcome;
-      return await this.finish(outcome);
-    } finally {
-      for (const t of this.timers) clearInterval(t);
-      this.clearProgress();
-      for (const [sig, h] of this.signalHandlers) process.off(sig, h);
-      this.killEverything();
-      if (this.broker) await this.broker.close();
-      if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
-      if (this.logFd !== undefined) closeSync(this.logFd);
+    for (const h of plan.hosts) {
+      if (h.local && !this.settled) this.startLocal(h, broker, localScript, extra, profileDir);
     }
+    for (const h of plan.hosts) {
+      if (!h.local && !this.settled) await this.startRemote(h, broker, remotePath, remoteScript, extra, debugDir, profileDir);
+    }
+
+    return this.finish(await this.outcome);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -336,8 +349,10 @@ class LaunchRun {
         },
         env,
         this.cwd,
+        this.progressOn,
       );
       this.local.set(w.name, child);
+      child.stdout?.on("data", (d: Buffer) => this.writeOut(d));
       const state = this.workers.get(w.name)!;
       const lines = new LineSplitter((l) => this.onWorkerLine(state, l));
       child.stderr!.setEncoding("utf8").on("data", (d: string) => lines.push(d));
@@ -412,6 +427,7 @@ class LaunchRun {
       for (const l of earlyText.splice(0)) this.writeErr(`${l}\n`);
       this.log.debug(`${h.host}: agent pid ${m.pid} on ${m.hostname}, Node.js ${m.node}`);
     });
+    remote.on("stdout", (d: Buffer) => this.writeOut(d));
     remote.on("broker", (address: string) => this.log.info(`${h.host}: workers reach the broker at ${address}`));
     remote.on("spawned", (name: string, pid: number) => this.log.debug(`started ${name} on ${h.host} (pid ${pid})`));
     remote.on("worker-stderr", (name: string, line: string) => {
@@ -503,9 +519,7 @@ class LaunchRun {
         this.log.debug(`${w.name} on ${w.host} ended before joining (${how}); the pool was already over`);
       } else {
         const out = w.pending.length ? `:\n${w.pending.map((l) => `  ${l}`).join("\n")}` : " (no output)";
-        const msg = `worker ${w.name} on ${w.host} failed to start (${how})${out}`;
-        if (w.origin) this.log.error(msg);
-        else this.fatal(msg);
+        this.fatal(`worker ${w.name} on ${w.host} failed to start (${how})${out}`);
       }
       w.pending = [];
     } else if (!w.origin && status !== 0 && !this.poolEnded && !this.stopping) {
@@ -672,9 +686,14 @@ class LaunchRun {
     process.once("exit", sample);
   }
 
-  private startProgress(): void {
+  /** Whether the live progress line is drawn (then workers' stdout goes through us, to keep it tidy). */
+  private get progressOn(): boolean {
     const mode = this.o.progress;
-    if (mode === "off" || (mode === "auto" && !process.stderr.isTTY)) return;
+    return mode === "always" || (mode === "auto" && process.stderr.isTTY === true);
+  }
+
+  private startProgress(): void {
+    if (!this.progressOn) return;
     const broker = this.broker!;
     let last = { t: Date.now(), done: 0 };
     let rate = 0;

@@ -103,6 +103,7 @@ export function sshArgv(o: Pick<RemoteHostOptions, "ssh" | "host" | "tunnel">): 
  * - "worker-stderr" (name, line), "worker-exit" (name, code, signal).
  * - "failed" (message): the host could not be started or its agent gave up.
  * - "text" (line): a plain stderr line (ssh, shell, prolog).
+ * - "stdout" (chunk): output of the host's workers.
  * - "exit" (code, signal): ssh ended.
  */
 export class RemoteHost extends EventEmitter {
@@ -132,12 +133,12 @@ export class RemoteHost extends EventEmitter {
     this.child = child;
     child.stdin!.on("error", () => {});
     child.stdin!.write(bootstrapScript(this.options));
-    child.stdout!.on("data", (d: Buffer) => process.stdout.write(d));
+    child.stdout!.on("data", (d: Buffer) => this.emit("stdout", d));
     const lines = new LineSplitter((l) => this.onLine(l));
     child.stderr!.setEncoding("utf8").on("data", (d: string) => lines.push(d));
     child.stderr!.on("end", () => lines.end());
     child.once("error", (e) => {
-      this.emit("failed", `cannot run ${this.options.ssh[0]} for host ${this.host}: ${e.message}`);
+      this.emit("failed", `cannot run ${this.options.ssh[0]}: ${e.message}`);
     });
     child.once("close", (code, signal) => {
       this.exited = true;

@@ -76,15 +76,16 @@ export function workerEnvironment(base: NodeJS.ProcessEnv, w: WorkerEnv): NodeJS
 }
 
 /**
- * Spawns one worker: stdout inherited (the user's output stays a plain stream), stderr piped (the
- * caller relays it line by line and keeps a tail for error reports), fd 3 the lifeline.
+ * Spawns one worker: stdout inherited (the user's output stays a plain stream) unless the caller
+ * relays it (`pipeStdout`, for the progress line), stderr piped (the caller relays it line by line
+ * and keeps a tail for error reports), fd 3 the lifeline.
  */
-export function spawnWorker(command: WorkerCommand, env: NodeJS.ProcessEnv, cwd?: string): ChildProcess {
+export function spawnWorker(command: WorkerCommand, env: NodeJS.ProcessEnv, cwd?: string, pipeStdout = false): ChildProcess {
   const [cmd, ...args] = workerArgv(command);
   const child = spawn(cmd!, args, {
     env,
     cwd,
-    stdio: ["ignore", "inherit", "pipe", "pipe"],
+    stdio: ["ignore", pipeStdout ? "pipe" : "inherit", "pipe", "pipe"],
     detached: true,
   });
   const lifeline = child.stdio[3];

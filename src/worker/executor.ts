@@ -44,6 +44,8 @@ export class TaskExecutor {
   /** Tasks this worker submitted and keeps (no broker round trip); they run first. */
   private readonly local = new Fifo<PendingTask>();
   private readonly cancelled = new Set<number>();
+  /** Ids waiting in either queue: only those can still be cancelled, so `cancelled` cannot grow forever. */
+  private readonly queuedIds = new Set<number>();
   /** Tasks asked for and not received yet. */
   private outstanding = 0;
   /** Started tasks whose promise has not settled. */
@@ -75,13 +77,17 @@ export class TaskExecutor {
 
   /** Runs a task submitted by this very worker, without a trip through the broker. */
   acceptLocal(id: number, frames: Buffer[]): void {
+    this.queuedIds.add(id);
     this.local.push({ id, frames });
     this.schedule();
   }
 
   /** Gives up the local tasks past the first `keep` (not started yet), e.g. to feed idle workers. */
   takeLocalBacklog(keep: number): PendingTask[] {
-    return this.local.drainFrom(keep).filter((t) => !this.cancelled.delete(t.id));
+    return this.local.drainFrom(keep).filter((t) => {
+      this.queuedIds.delete(t.id);
+      return !this.cancelled.delete(t.id);
+    });
   }
 
   get inFlight(): number {
@@ -94,6 +100,7 @@ export class TaskExecutor {
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
       const c = counts[i]!;
+      this.queuedIds.add(ids[i]!);
       this.ready.push({ id: ids[i]!, frames: c === 1 ? [payload[at]!] : payload.slice(at, at + c) });
       at += c;
     }
@@ -102,7 +109,7 @@ export class TaskExecutor {
 
   /** A cancelled task that has not started is skipped; one that is running is left to finish. */
   cancel(ids: number[]): void {
-    for (const id of ids) this.cancelled.add(id);
+    for (const id of ids) if (this.queuedIds.has(id)) this.cancelled.add(id);
   }
 
   private schedule(): void {
@@ -118,6 +125,7 @@ export class TaskExecutor {
     while (!this.stopped) {
       const task = this.local.shift() ?? this.ready.shift();
       if (!task) break;
+      this.queuedIds.delete(task.id);
       if (this.cancelled.size > 0 && this.cancelled.delete(task.id)) continue;
       this.run(task);
       ran++;

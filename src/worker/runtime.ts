@@ -35,6 +35,8 @@ const MAX_BATCH = 4096;
 
 class Batch {
   ids: number[] = [];
+  /** Ids withdrawn (cancelled) before the batch left: skipped when it is sent. */
+  dropped: Set<number> | undefined;
   counts: number[] = [];
   frames: Buffer[] = [];
   add(id: number, frames: Buffer[]): void {
@@ -45,6 +47,19 @@ class Batch {
   }
   get length(): number {
     return this.ids.length;
+  }
+
+  /** This batch without its dropped ids. */
+  compact(): Batch {
+    if (!this.dropped) return this;
+    const out = new Batch();
+    let at = 0;
+    for (let i = 0; i < this.ids.length; i++) {
+      const c = this.counts[i]!;
+      if (!this.dropped.has(this.ids[i]!)) out.add(this.ids[i]!, this.frames.slice(at, at + c));
+      at += c;
+    }
+    return out;
   }
 }
 
@@ -68,6 +83,8 @@ export class WorkerRuntime implements Runtime {
   private othersIdle = true;
   /** Tasks this worker submitted and runs itself; their results never leave the process. */
   private readonly localIds = new Set<number>();
+  /** Ids in the submit batch that has not left yet: a cancel then just drops them. */
+  private readonly unsent = new Set<number>();
   private readonly executes: boolean;
   private cancels: number[] = [];
   private flushQueued = false;
@@ -141,6 +158,7 @@ export class WorkerRuntime implements Runtime {
     const future = new Future<R>(id, fn.name || "anonymous", (f) => {
       this.pending.delete(f.id);
       if (this.localIds.delete(f.id)) this.executor.cancel([f.id]);
+      else if (this.unsent.has(f.id)) (this.submits.dropped ??= new Set()).add(f.id);
       else {
         this.cancels.push(f.id);
         this.queueFlush();
@@ -154,6 +172,7 @@ export class WorkerRuntime implements Runtime {
       this.executor.acceptLocal(id, frames);
     } else {
       this.submits.add(id, frames);
+      this.unsent.add(id);
       this.queueFlush();
     }
     return future;
@@ -187,8 +206,10 @@ export class WorkerRuntime implements Runtime {
       this.results = new Batch();
     }
     if (this.submits.length) {
-      this.sendBatch(MessageType.Submit, this.submits);
+      const batch = this.submits.compact();
+      if (batch.length) this.sendBatch(MessageType.Submit, batch);
       this.submits = new Batch();
+      this.unsent.clear();
     }
     if (this.cancels.length) {
       this.conn.send([MessageType.Cancel, this.cancels]);
@@ -278,6 +299,7 @@ export class WorkerRuntime implements Runtime {
     for (const t of backlog) {
       this.localIds.delete(t.id);
       this.submits.add(t.id, t.frames);
+      this.unsent.add(t.id);
     }
     this.queueFlush();
   }

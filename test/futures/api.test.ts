@@ -140,7 +140,7 @@ describe("Future", () => {
         throw new Error("boom");
       });
       f.addDoneCallback((x) => calls.push(`c${x === f}`));
-      assert.deepEqual(calls, []);
+      assert.equal(calls.length, 0);
       f.resolve(1);
       assert.deepEqual(calls, ["a", "ctrue"]);
       assert.equal((reported[0] as Error).message, "boom");
@@ -332,7 +332,7 @@ describe("map and mapAsCompleted", () => {
       return x;
     };
     const t0 = Date.now();
-    await assert.rejects(api(rt).map(boom, Array.from({ length: 100 }, (_, i) => i), { chunkSize: 1 }), RangeError);
+    await assert.rejects(Promise.resolve(api(rt).map(boom, Array.from({ length: 100 }, (_, i) => i), { chunkSize: 1 })), RangeError);
     assert.ok(Date.now() - t0 < 150, "the error did not wait for the slow first chunk");
     await sleep(250);
     assert.ok(rt.tasks[0]!.cancelled);
@@ -360,6 +360,25 @@ describe("map and mapAsCompleted", () => {
       throw new Error("sync input broke");
     }
     assert.throws(() => f.map(square, failingSync(), { chunkSize: 5 }), /sync input broke/);
+  });
+
+  it("MapResult.cancel(): the chunks are withdrawn, the input closed, the consumer gets CancelledError", async () => {
+    const rt = new ScriptedRuntime(2);
+    rt.manual = true;
+    let closed = false;
+    function* naturals() {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        closed = true;
+      }
+    }
+    const r = api(rt).map(square, naturals());
+    const all = Promise.resolve(r);
+    r.cancel();
+    await assert.rejects(all, CancelledError);
+    assert.equal(closed, true);
+    assert.ok(rt.tasks.every((t) => t.cancelled));
   });
 
   it("adaptive chunks: many cheap items travel in far fewer tasks", async () => {

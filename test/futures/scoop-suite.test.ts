@@ -130,6 +130,8 @@ for (const workers of [1, 3]) {
 
     // The logger: levels (SCOOP_LOG_LEVEL=info hides debug) and the worker name on every line.
     for (const [name, p] of byName) {
+      const records = p.stderr.split("\n").filter((l) => /^\[\d{4}-/.test(l));
+      for (const l of records) assert.match(l, new RegExp(`^\\[\\S+\\] (DEBUG|INFO |WARN |ERROR) ${name}: `), `a log line of ${name} without its name: ${l}`);
       const lines = p.stderr.split("\n").filter((l) => l.includes("LOGCHECK"));
       for (const l of lines) assert.match(l, new RegExp(`^\\[\\S+\\] (INFO |WARN |ERROR) ${name}: LOGCHECK`), l);
       assert.ok(!lines.some((l) => l.includes("LOGCHECK debug")), `${name} printed a debug line at level info`);

@@ -33,7 +33,7 @@ test("exit status is the origin's: 1 when main throws (stack printed), 2 without
     scoopRun(["-n", "1", `${ROOT}test/fixtures/scripts/whoami.ts`, "a b", "--flag", "-n", "7"]),
   ]);
   assert.equal(fails.code, 1, fails.stderr);
-  assert.match(fails.stderr, /RangeError: main failed on purpose\n\s+at main/);
+  assert.match(fails.stderr, /RangeError: main failed on purpose\n\s+at (Module\.)?main/);
   assert.equal(nomain.code, 2, nomain.stderr);
   assert.match(nomain.stderr, /no exported main\(\) function/);
   assert.equal(args.code, 0, args.stderr);
@@ -66,9 +66,8 @@ test("a worker that fails to start is reported with its stderr and the run stops
 test("--debug writes per-worker task traces and broker samples; --profile one .cpuprofile per worker", async () => {
   const debug = join(tmp, "debug");
   const profile = join(tmp, "profile");
-  const r = await scoopRun(["-n", "2", "--debug", debug, "--profile", profile, `${ROOT}test/fixtures/scripts/fib.ts`, "9"]);
+  const r = await scoopRun(["-n", "2", "--debug", debug, "--profile", profile, FACTS, "2"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /fib\(9\) = 34/);
   assert.deepEqual(readdirSync(debug).sort(), ["broker.jsonl", "launch.json", "origin.jsonl", "w1.jsonl"]);
   const records = ["origin", "w1"].flatMap((w) =>
     readFileSync(join(debug, `${w}.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>),
@@ -76,21 +75,25 @@ test("--debug writes per-worker task traces and broker samples; --profile one .c
   const starts = records.filter((x) => x.ev === "start");
   const ends = records.filter((x) => x.ev === "end");
   const submits = records.filter((x) => x.ev === "submit");
-  // fib(9) submits 1 + 2 * (calls with n >= 2) tasks: 109 in all.
-  assert.equal(submits.length, 109);
-  assert.equal(starts.length, 109);
-  assert.equal(ends.length, 109);
-  const submitted = new Set(submits.map((x) => x.id));
+  assert.equal(submits.length, 12);
+  assert.equal(starts.length, 12);
+  assert.equal(ends.length, 12);
+  const submitted = new Map(submits.map((x) => [x.id, x]));
   for (const s of starts) {
-    assert.ok(submitted.has(s.id), "start and submit records join by task id");
-    assert.match(String(s.fn), /fib/);
-    assert.equal(typeof s.t, "number");
+    const sub = submitted.get(s.id);
+    assert.ok(sub, "start and submit records join by task id");
+    assert.match(String(s.fn), /facts/);
     assert.equal(typeof s.queued, "number");
+    const end = ends.find((e) => e.id === s.id)!;
+    assert.ok((sub.t as number) <= (s.t as number) + 1 && (s.t as number) <= (end.t as number), "submit <= start <= end");
+    assert.ok((end.t as number) - (s.t as number) >= 25, "a task lasts its 30 ms");
   }
-  assert.ok(new Set(starts.map((x) => x.worker)).size === 2, "both workers traced");
+  assert.deepEqual([...new Set(starts.map((x) => x.worker))].sort(), ["origin", "w1"], "both workers traced");
   const samples = readFileSync(join(debug, "broker.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.ok(samples.length >= 1 && samples.every((s) => typeof s.queue === "number"));
-  assert.ok(samples.some((s) => s.completed === 109), JSON.stringify(samples.at(-1)));
+  const last = samples.at(-1);
+  // (a worker may keep some of its own tasks without the broker: at most 12 went through it)
+  assert.ok(last.completed === last.submitted && last.submitted >= 1 && last.submitted <= 12 && last.workers === 2, JSON.stringify(last));
   assert.deepEqual(readdirSync(profile).sort(), ["origin.cpuprofile", "w1.cpuprofile"]);
   const prof = JSON.parse(readFileSync(join(profile, "w1.cpuprofile"), "utf8"));
   assert.ok(Array.isArray(prof.nodes) && prof.nodes.length > 0);
@@ -101,7 +104,7 @@ test("Ctrl-C in the middle of a run stops every worker within 2 s, exit 130, no 
   const run = scoop(["-n", "3", "-v", LONG, "200", "2000", marker]);
   await run.waitStdout(/started/);
   await run.waitStderr(/(joined[\s\S]*){3}/);
-  assert.equal((await leftovers(marker)).length, 3, "three workers run");
+  assert.equal((await leftovers(marker)).filter((p) => p.pid !== run.child.pid).length, 3, "three workers run");
   const t0 = Date.now();
   run.child.kill("SIGINT");
   const { code, at } = await run.exited;
