@@ -347,6 +347,7 @@ async function main() {
       if (cell.status === "ok" && row.workload === "W2" && cell.unit === "s" && calibration.jsSerialMs) {
         cell.detail = { ...cell.detail, wall_s: cell.figure, serial_s: calibration.jsSerialMs / 1000 };
         cell.figure = calibration.jsSerialMs / 1000 / cell.figure;
+        cell.figures = cell.figures.map((wall) => calibration.jsSerialMs / 1000 / wall);
         cell.unit = "speedup";
       }
       cells[peer] = cell;

@@ -13,7 +13,7 @@
  * started too late to be useful (the origin was already done) is not shown at all.
  */
 import type { ChildProcess } from "node:child_process";
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
@@ -97,8 +97,26 @@ function portOf(endpoint: string): number {
   return Number(m[1]);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** IPC socket directories: `<tmp>/scoop-ipc-<launcher pid>-XXXXXX`, private to the user (0700). */
+const IPC_PREFIX = "scoop-ipc-";
+
+/** Removes the socket directories of launchers that were killed before they could clean up. */
+function sweepStaleIpcDirs(): void {
+  try {
+    for (const name of readdirSync(tmpdir())) {
+      const m = new RegExp(`^${IPC_PREFIX}(\\d+)-`).exec(name);
+      if (!m) continue;
+      try {
+        process.kill(Number(m[1]), 0);
+        continue; // that launcher is alive
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
+      }
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  } catch {
+    // best effort
+  }
 }
 
 /** Runs a launch to the end and returns the exit status. */
@@ -280,7 +298,8 @@ class LaunchRun {
     if (!hasRemote) {
       // Every process on this machine: IPC sockets, nothing listens on the network.
       try {
-        this.ipcDir = mkdtempSync(join(tmpdir(), "scoop-"));
+        sweepStaleIpcDirs();
+        this.ipcDir = mkdtempSync(join(tmpdir(), `${IPC_PREFIX}${process.pid}-`));
         const b = await Broker.start({
           name,
           logger,
@@ -447,14 +466,20 @@ class LaunchRun {
       this.notifyChange();
       const mine = h.workers.map((w) => this.workers.get(w.name)!).filter((w) => !w.exited);
       if (!remote.ready) {
-        if (this.stopping || this.poolEnded) return;
         const text = earlyText.join("\n").trim();
-        if (tunnel && attempt < 3 && /forwarding failed/i.test(text)) {
+        if (tunnel && attempt < 3 && /forwarding failed/i.test(text) && !this.stopping && !this.poolEnded) {
           this.log.info(`${h.host}: a tunnel port was taken on the remote side; retrying with other ports`);
           this.remotes.splice(this.remotes.indexOf(remote), 1);
           void this.startRemote(h, broker, remotePath, remoteScript, extra, debugDir, profileDir, attempt + 1);
           return;
         }
+        // None of this host's workers was ever started.
+        for (const w of mine) {
+          w.exited = true;
+          w.status = exitStatus(code, signal);
+        }
+        this.notifyChange();
+        if (this.stopping || this.poolEnded) return;
         const detail = text || `no message; ${this.o.ssh[0]} exit code ${code ?? signal}`;
         const bootstrapFailure = (Object.values(BOOTSTRAP_EXIT) as number[]).includes(code ?? -1);
         this.fatal(

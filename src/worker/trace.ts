@@ -29,8 +29,9 @@ export function installTracing(runtime: WorkerRuntime, dir: string): () => void 
   const file = join(dir, `${worker.replace(/[^\w.-]/g, "_")}.jsonl`);
   try {
     mkdirSync(dir, { recursive: true });
+    appendFileSync(file, ""); // a worker that ran nothing still shows it was traced
   } catch (err) {
-    runtime.logger.warn(`--debug: cannot create ${dir}: ${(err as Error).message}; no trace written`);
+    runtime.logger.warn(`--debug: cannot write ${file}: ${(err as Error).message}; no trace written`);
     return () => {};
   }
   let buffer: string[] = [];

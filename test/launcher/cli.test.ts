@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { isLocalHost } from "../../src/launcher/local-host.js";
 import { normaliseArgv, parseNice, parseWorkerCount, splitWords } from "../../src/launcher/options.js";
 import { describePlan, planLaunch } from "../../src/launcher/plan.js";
-import { FIXTURES, ROOT, scoopRun } from "./scoop-helpers.js";
+import { FIXTURES, scoopRun } from "./scoop-helpers.js";
 
 const SCRIPT = `${FIXTURES}where.ts`;
 
@@ -103,5 +103,4 @@ test("placement: SCOOP's spread, origin first on the first host, names origin, w
   const slurm = planLaunch({ env: { SLURM_JOB_NODELIST: "n[1-2]", SLURM_TASKS_PER_NODE: "2(x2)" }, isLocal });
   assert.deepEqual(slurm.hosts.map((h) => [h.host, h.workers.length]), [["n1", 2], ["n2", 2]]);
   assert.match(describePlan(p), /6 workers on 3 hosts; hosts from --hosts:\n  here +2 workers \(origin, w1\)\n  a +3 workers \(w2, w3, w4\) over ssh/);
-  void ROOT;
 });

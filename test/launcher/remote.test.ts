@@ -3,7 +3,7 @@
 // --prolog whose variable the tasks read, unreachable hosts and bad paths reported by name,
 // Ctrl-C leaving no process on any host.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -49,7 +49,7 @@ interface Where {
 
 test("--hosts 127.0.0.2 127.0.0.3 -n 4 with a --prolog: origin on the first host, work on both, the prolog's variable seen", { skip }, async () => {
   const marker = uniqueMarker();
-  const r = await scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "127.0.0.2", "127.0.0.3", "-n", "4", "--prolog", prolog, "-v", WHERE, "40", "4", marker]);
+  const r = await scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "127.0.0.2", "127.0.0.3", "-n", "4", "--prolog", prolog, "-vv", WHERE, "40", "4", marker]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Where;
   assert.equal(out.ok, true);
@@ -62,12 +62,13 @@ test("--hosts 127.0.0.2 127.0.0.3 -n 4 with a --prolog: origin on the first host
   assert.ok(out.markers.every((m) => /^127\.0\.0\.[23]=prolog:/.test(m)), `prolog variable on every remote worker: ${out.markers}`);
   assert.match(r.stderr, /127\.0\.0\.2 +2 workers \(origin, w1\) over ssh\n +127\.0\.0\.3 +2 workers \(w2, w3\) over ssh/);
   assert.match(r.stderr, /127\.0\.0\.2: workers reach the broker at tcp:\/\/127\.0\.0\.1:\d+/);
+  assert.match(r.stderr, /broker scoop-\d+ bound to 0\.0\.0\.0/, "remote hosts need the broker beyond loopback");
   await assertNothingLeft(marker);
 });
 
 test("--tunnel with a local origin: remote workers reach the broker through ssh reverse tunnels", { skip }, async () => {
   const marker = uniqueMarker();
-  const r = await scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "localhost", "127.0.0.2", "127.0.0.3", "--tunnel", "--prolog", prolog, "-v", WHERE, "40", "3", marker]);
+  const r = await scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "localhost", "127.0.0.2", "127.0.0.3", "--tunnel", "--prolog", prolog, "-vv", WHERE, "40", "3", marker]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Where;
   assert.equal(out.ok, true);
@@ -78,7 +79,22 @@ test("--tunnel with a local origin: remote workers reach the broker through ssh 
   const ports = [...r.stderr.matchAll(/127\.0\.0\.[23]: workers reach the broker at tcp:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
   assert.equal(ports.length, 2, r.stderr);
   assert.notEqual(ports[0], ports[1], "one tunnel per host");
+  assert.match(r.stderr, /broker scoop-\d+ bound to 127\.0\.0\.1/, "with --tunnel the broker stays on loopback");
   await assertNothingLeft(marker);
+});
+
+test("an ssh config alias is handed to ssh unchanged (never resolved here); --ssh-executable may carry options", { skip }, async () => {
+  // "alpha" exists only in this ssh config: any DNS lookup of it would fail.
+  const base = readFileSync(sshd.sshConfig, "utf8");
+  const settings = base.split("\n").filter((l) => /^\s+\S/.test(l));
+  const config = join(tmp, "alias_config");
+  writeFileSync(config, ["Host alpha", "  HostName 127.0.0.2", ...settings, ""].join("\n"));
+  const r = await scoopRun(["--ssh-executable", `ssh -F '${config}'`, "--hosts", "alpha", "alpha", "-v", WHERE, "8", "2"]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Where;
+  assert.deepEqual(Object.keys(out.byHost), ["127.0.0.2"], "the alias led to 127.0.0.2");
+  assert.equal(out.originHost, "127.0.0.2");
+  assert.match(r.stderr, /alpha +2 workers \(origin, w1\) over ssh/);
 });
 
 test("an unreachable host is named with ssh's own message; the run stops cleanly (exit 1)", { skip }, async () => {
@@ -91,11 +107,18 @@ test("an unreachable host is named with ssh's own message; the run stops cleanly
   await assertNothingLeft(marker);
 });
 
-test("a bad --path or a missing prolog is reported with the host's name", { skip }, async () => {
-  const [path, pro] = await Promise.all([
+test("--external-hostname is what remote workers use; a bad --path, a missing prolog, an unreachable broker are reported with the host's name", { skip }, async () => {
+  const [ext, path, pro, noBroker] = await Promise.all([
+    scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "127.0.0.3", "127.0.0.3", "--external-hostname", "127.0.0.1", "-v", WHERE, "8", "2"]),
     scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "127.0.0.3", "--path", "/no/such/dir", WHERE, "4"]),
     scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "127.0.0.2", "--prolog", "/no/such/prolog.sh", WHERE, "4"]),
+    scoopRun(["--ssh-executable", sshd.sshExecutable, "--hosts", "127.0.0.2", "--external-hostname", "no-such-host.invalid", WHERE, "4"]),
   ]);
+  assert.equal(ext.code, 0, ext.stderr);
+  assert.match(ext.stderr, /127\.0\.0\.3: workers reach the broker at tcp:\/\/127\.0\.0\.1:\d+/);
+  assert.deepEqual(Object.keys((JSON.parse(ext.stdout) as Where).byHost), ["127.0.0.3"]);
+  assert.equal(noBroker.code, 1, noBroker.stderr);
+  assert.match(noBroker.stderr, /host 127\.0\.0\.2: cannot reach the broker from \S+: tried tcp:\/\/no-such-host\.invalid:\d+ \((ENOTFOUND|EAI_AGAIN)\).*--external-hostname.*--tunnel/);
   assert.equal(path.code, 1, path.stderr);
   assert.match(path.stderr, /host 127\.0\.0\.3: scoop: no directory \/no\/such\/dir on \S+ \(--path\)/);
   assert.equal(pro.code, 1, pro.stderr);

@@ -1,0 +1,98 @@
+// Our side of each workload, run as an ordinary scoop program: `main(workload, paramsJson)` warms
+// the pool once (untimed), times the workload, and prints one JSON line {figure, unit, detail}.
+import { futures } from "scoop";
+import { busy, checksum, fibCalls, spin, w4Durations, w5Payload } from "../lib/workloads.mjs";
+
+export function inc(x: number): number {
+  return x + 1;
+}
+
+export function noop(): number {
+  return 0;
+}
+
+export function spinTask(loops: number, seed: number): number {
+  return spin(loops, seed);
+}
+
+export function busyTask(ms: number): number {
+  return busy(ms);
+}
+
+export function sumTask(a: Float64Array): number {
+  return checksum(a);
+}
+
+export async function fib(n: number): Promise<number> {
+  if (n < 2) return n;
+  const [a, b] = await Promise.all([futures.submit(fib, n - 1), futures.submit(fib, n - 2)]);
+  return a + b;
+}
+
+type Params = Record<string, number>;
+type Outcome = { figure: number; unit: string; detail?: Record<string, unknown> };
+
+async function time(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+const workloads: Record<string, (p: Params) => Promise<Outcome>> = {
+  async W1(p) {
+    const xs = range(p.n!);
+    await futures.map(inc, xs);
+    let out: number[] = [];
+    const ms = await time(async () => (out = await futures.map(inc, xs)));
+    if (out[p.n! - 1] !== p.n) throw new Error("W1: wrong result");
+    return { figure: p.n! / (ms / 1000), unit: "items/s" };
+  },
+  async W1s(p) {
+    const burst = () => Promise.all(Array.from({ length: p.n! }, () => futures.submit(noop)));
+    await burst();
+    const ms = await time(burst);
+    return { figure: p.n! / (ms / 1000), unit: "tasks/s" };
+  },
+  async W1l(p) {
+    for (let i = 0; i < 200; i++) await futures.submit(noop);
+    const ms = await time(async () => {
+      for (let i = 0; i < p.n!; i++) await futures.submit(noop);
+    });
+    return { figure: (ms * 1000) / p.n!, unit: "µs" };
+  },
+  async W2(p) {
+    await futures.submit(spinTask, 1000, 1);
+    const ms = await time(() => futures.map(spinTask, Array(p.tasks!).fill(p.loops), range(p.tasks!).map((i) => i + 1), { chunkSize: 1 }));
+    return { figure: p.serialMs! / ms, unit: "×", detail: { wallMs: Math.round(ms), serialMs: p.serialMs } };
+  },
+  async W3(p) {
+    await futures.submit(fib, 10);
+    let v = 0;
+    const ms = await time(async () => (v = await futures.submit(fib, p.n!)));
+    return { figure: fibCalls(p.n!) / (ms / 1000), unit: "tasks/s", detail: { value: v } };
+  },
+  async W4(p) {
+    const durations = w4Durations(p.tasks!, p.seed!);
+    await futures.submit(busyTask, 1);
+    const ms = await time(() => Promise.all(durations.map((d) => futures.submit(busyTask, d))));
+    const ideal = durations.reduce((a, b) => a + b, 0) / p.workers!;
+    return { figure: ms / ideal, unit: "wall/ideal", detail: { wallMs: Math.round(ms), idealMs: ideal } };
+  },
+  async W5(p) {
+    const arrays = range(p.tasks!).map((k) => w5Payload(k));
+    await futures.submit(sumTask, w5Payload(0));
+    let sums: number[] = [];
+    const ms = await time(async () => (sums = await Promise.all(arrays.map((a) => futures.submit(sumTask, a)))));
+    if (sums[1] !== checksum(arrays[1]!)) throw new Error("W5: wrong checksum");
+    return { figure: (p.tasks! * p.mib!) / (ms / 1000), unit: "MiB/s" };
+  },
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [workload, json] = argv;
+  const run = workloads[workload!];
+  if (!run) throw new Error(`unknown workload ${workload}`);
+  console.log(JSON.stringify(await run(JSON.parse(json ?? "{}") as Params)));
+}
