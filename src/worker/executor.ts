@@ -75,6 +75,11 @@ export class TaskExecutor {
     return this.ready.length + this.local.length;
   }
 
+  /** Local tasks (submitted here) not started yet. */
+  get localQueued(): number {
+    return this.local.length;
+  }
+
   /** Runs a task submitted by this very worker, without a trip through the broker. */
   acceptLocal(id: number, frames: Buffer[]): void {
     this.queuedIds.add(id);

@@ -167,6 +167,7 @@ export class WorkerRuntime implements Runtime {
     this.pending.set(id, future as Future<unknown>);
     // Keep the task here when nobody else is idle (no round trip, and the parent's worker stays
     // busy), or when this worker itself has nothing queued (it would idle while the task travels).
+    // Not more: a task kept here is committed to this worker until its event loop is free again.
     if (this.executes && this.running && (!this.othersIdle || this.executor.queued === 0)) {
       this.localIds.add(id);
       this.executor.acceptLocal(id, frames);
@@ -292,9 +293,9 @@ export class WorkerRuntime implements Runtime {
     else future.reject(value);
   }
 
-  /** Someone is idle: hand the local tasks not started yet to the broker, keeping one to run here. */
+  /** Someone is idle: hand the local tasks not started yet to the broker, keeping a fair share here. */
   private shareBacklog(): void {
-    const backlog = this.executor.takeLocalBacklog(1);
+    const backlog = this.executor.takeLocalBacklog(Math.max(1, Math.ceil(this.executor.localQueued / Math.max(1, this.poolSize))));
     if (backlog.length === 0) return;
     for (const t of backlog) {
       this.localIds.delete(t.id);
