@@ -51,6 +51,20 @@ export interface BrokerOptions {
   maxMessageSize?: number;
   /** CurveZMQ keys: encrypt every socket and admit only members. Required to bind beyond loopback. */
   keys?: PoolKeys;
+  /**
+   * Watches the pool (dashboard, metrics; see src/observe). With one, WELCOME asks workers for
+   * telemetry and message bytes are counted; without, none of that happens.
+   */
+  observer?: BrokerObserver;
+}
+
+/** What the broker tells an observer. Called synchronously; an observer must not throw or block. */
+export interface BrokerObserver {
+  workerJoined(hello: HelloInfo): void;
+  /** `lost`: dropped for silence, not a clean exit. */
+  workerLeft(name: string, lost: boolean): void;
+  /** A TELEMETRY frame from a worker, undecoded. */
+  telemetry(name: string, frame: Buffer): void;
 }
 
 /** At most this many tasks in one TASKS message, so one worker's batch cannot starve another. */
@@ -63,6 +77,13 @@ export interface BrokerStats {
   malformed: number;
   unknownPeers: number;
   refused: number;
+  /** Tasks put back in the queue after their worker left or was lost. */
+  requeued: number;
+  /** Tasks given up (WorkerLostError) after too many losses. */
+  givenUp: number;
+  /** Bytes received and sent on the task socket; counted only when an observer is set. */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export class Broker extends EventEmitter {
@@ -84,7 +105,19 @@ export class Broker extends EventEmitter {
   private readonly heartbeatTimeout: number;
   private readonly maxTaskRetries: number;
   private readonly heartbeatToken = randomBytes(16).toString("hex");
-  readonly stats: BrokerStats = { submitted: 0, dispatched: 0, completed: 0, malformed: 0, unknownPeers: 0, refused: 0 };
+  readonly stats: BrokerStats = {
+    submitted: 0,
+    dispatched: 0,
+    completed: 0,
+    malformed: 0,
+    unknownPeers: 0,
+    refused: 0,
+    requeued: 0,
+    givenUp: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
+  private readonly observer: BrokerObserver | undefined;
   taskAddress = "";
   metaAddress = "";
 
@@ -94,6 +127,7 @@ export class Broker extends EventEmitter {
     this.heartbeatInterval = options.heartbeatInterval ?? 1000;
     this.heartbeatTimeout = options.heartbeatTimeout ?? 10_000;
     this.maxTaskRetries = options.maxTaskRetries ?? 3;
+    this.observer = options.observer;
     const curve = options.keys ? serverSocketOptions(options.keys) : {};
     this.router = new Router({
       sendHighWaterMark: 0,
@@ -159,6 +193,7 @@ export class Broker extends EventEmitter {
 
   private handle(frames: Buffer[]): void {
     const routingId = frames[0]!;
+    if (this.observer) for (const f of frames) this.stats.bytesIn += f.length;
     if (frames.length < 2) {
       this.stats.malformed++;
       this.log.debug("dropped a message with no header");
@@ -222,6 +257,10 @@ export class Broker extends EventEmitter {
       case MessageType.Bye:
         this.dropWorker(worker, "left");
         break;
+      case MessageType.Telemetry:
+        if (this.observer) this.observer.telemetry(worker.hello.name, frames[2]!);
+        else this.refuseQuietly(worker, "TELEMETRY that nobody asked for");
+        break;
       default:
         this.stats.malformed++;
         this.log.debug(`dropped unexpected message type ${header[0]} from ${worker.hello.name}`);
@@ -229,7 +268,9 @@ export class Broker extends EventEmitter {
   }
 
   private send(worker: WorkerEntry, header: Header, payload: Buffer[] = []): void {
-    this.routerOut.write([worker.routingId, encodeHeader(header), ...payload]);
+    const frames = [worker.routingId, encodeHeader(header), ...payload];
+    if (this.observer) for (let i = 1; i < frames.length; i++) this.stats.bytesOut += frames[i]!.length;
+    this.routerOut.write(frames);
   }
 
   private onHello(routingId: Buffer, hello: HelloInfo, existing: WorkerEntry | undefined): void {
@@ -256,6 +297,7 @@ export class Broker extends EventEmitter {
       }
       entry = this.workers.add(routingId, hello, Date.now());
       this.log.info(`worker ${hello.name} joined from ${hello.host} (pid ${hello.pid})`);
+      this.observer?.workerJoined(hello);
     }
     const info: WelcomeInfo = {
       protocol: PROTOCOL_VERSION,
@@ -266,6 +308,7 @@ export class Broker extends EventEmitter {
       heartbeatTimeout: this.heartbeatTimeout,
       heartbeatToken: this.heartbeatToken,
       ...this.poolInfo(),
+      ...(this.observer ? { observe: true } : {}),
     };
     const names: string[] = [];
     const values: Buffer[] = [];
@@ -473,12 +516,15 @@ export class Broker extends EventEmitter {
       } else requeue.push(t);
     }
     this.queue.unshiftAll(requeue);
+    this.stats.requeued += requeue.length;
+    this.stats.givenUp += held.length - requeue.length;
     for (const [sub, f] of failed) {
       const target = this.workers.byWorkerIndex(sub);
       if (target) this.send(target, [MessageType.Lost, f.ids, f.reasons]);
     }
     (lost ? this.log.warn : this.log.info)(`worker ${worker.hello.name} ${why}; ${requeue.length} task(s) requeued, ${held.length - requeue.length} failed`);
     this.publishInfo();
+    this.observer?.workerLeft(worker.hello.name, lost);
     this.emit("worker-left", worker.hello.name);
     if (lost && worker.hello.origin) {
       // Nobody is left to collect the results: the origin's death ends the pool.

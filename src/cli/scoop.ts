@@ -9,13 +9,16 @@ import { launch } from "../launcher/launcher.js";
 import {
   checkPlainValue,
   normaliseArgv,
+  parseDashboard,
   parseNice,
+  parsePort,
   parseWorkerCount,
   splitWords,
   type LaunchOptions,
   type ProgressMode,
   type Verbosity,
 } from "../launcher/options.js";
+import { traceCommand } from "../observe/trace/command.js";
 import { writeKeyFile } from "../transport/curve.js";
 import { createProgram, runCli } from "./common.js";
 
@@ -37,6 +40,9 @@ interface Flags {
   debug?: string;
   profile?: string;
   progress?: string;
+  dashboard?: string;
+  dashboardHost?: string;
+  metrics?: string;
 }
 
 const HELP_AFTER = `
@@ -51,6 +57,8 @@ be started (unreachable host, worker that failed to start); 2 for a bad command 
 stopped by signal N (130 for Ctrl-C).
 
 Keys for a manually launched pool: scoop keygen DIR (scoop itself makes fresh keys for every run).
+Traces: scoop --debug DIR … writes them; scoop trace DIR turns them into a timeline page, a Chrome
+trace (Perfetto, chrome://tracing) and a summary.
 
 Examples:
   scoop -n 4 examples/pi.ts 64
@@ -89,6 +97,12 @@ function toOptions(script: string, args: string[], f: Flags): LaunchOptions {
   if (f.log !== undefined) o.logFile = checkPlainValue(f.log, "--log");
   if (f.debug !== undefined) o.debugDir = checkPlainValue(f.debug, "--debug");
   if (f.profile !== undefined) o.profileDir = checkPlainValue(f.profile, "--profile");
+  if (f.dashboard !== undefined) o.dashboard = parseDashboard(f.dashboard);
+  if (f.metrics !== undefined) o.metricsPort = parsePort(f.metrics, "--metrics");
+  if (f.dashboardHost !== undefined) {
+    if (o.dashboard === undefined && o.metricsPort === undefined) throw new ConfigError("--dashboard-host needs --dashboard or --metrics");
+    o.dashboardHost = checkPlainValue(f.dashboardHost, "--dashboard-host");
+  }
   return o;
 }
 
@@ -112,6 +126,7 @@ function keygen(argv: string[]): number {
 
 void runCli("scoop", async () => {
   if (process.argv[2] === "keygen") return keygen(process.argv.slice(3));
+  if (process.argv[2] === "trace") return traceCommand(process.argv.slice(3));
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   const program = createProgram("scoop")
     .usage("[options] script [args...]")
@@ -134,7 +149,10 @@ void runCli("scoop", async () => {
     .option("--log <file>", "write the launcher's log to FILE instead of stderr")
     .option("--debug <dir>", "write per-worker task traces (JSON lines) and broker samples into DIR")
     .option("--profile <dir>", "write one V8 CPU profile per worker (NAME.cpuprofile) into DIR")
-    .addOption(new Option("--progress [when]", "live progress line on stderr (a TTY only; --progress=always to force)").hideHelp(false))
+    .addOption(new Option("--progress [when]", "live line on stderr: tasks done/submitted, rate, busy workers (a terminal only; --progress=always to force)").hideHelp(false))
+    .addOption(new Option("--dashboard [port]", "live web dashboard on PORT (default 8787, else a free one; 0: a free one); prints its URL"))
+    .option("--dashboard-host <addr>", "address the dashboard and metrics listen on (default 127.0.0.1: this machine only)")
+    .option("--metrics <port>", "Prometheus metrics at http://HOST:PORT/metrics")
     .passThroughOptions()
     .addHelpText("after", HELP_AFTER);
   program.parse(normaliseArgv(process.argv.slice(2)), { from: "user" });

@@ -172,7 +172,7 @@ export interface FuturesApi {
    * unbounded inputs are fine and memory stays bounded (a window of chunks is in flight ahead of the
    * consumer). The tasks start at the call; a function, or a first argument, that cannot travel
    * throws `SerializationError` synchronously. A trailing plain object is the options
-   * (`{ chunkSize, timeout }`); an unknown option key is an `ArgumentError`.
+   * (`{ chunkSize, timeout, progress }`); an unknown option key is an `ArgumentError`.
    *
    * The result is both an async iterable of the values in input order and a promise of the array.
    * The first task error rejects it.
@@ -398,7 +398,7 @@ export function createFuturesApi(runtime: () => Runtime): FuturesApi {
         fn: mapFn,
         reducer: reduceFn,
         iterables,
-        options: { chunkSize: options.chunkSize, timeout: options.timeout },
+        options: { chunkSize: options.chunkSize, timeout: options.timeout, progress: options.progress },
         ordered: true,
       });
       try {

@@ -7,6 +7,7 @@
  * are cheap and settles at about CHUNK_TARGET_MS of work per chunk per worker.
  */
 import { ArgumentError, CancelledError, TimeoutError } from "../errors.js";
+import { checkProgressOption, openMapProgress, type MapProgress, type MapProgressOption } from "../observe/progress-map.js";
 import type { CallOp } from "../protocol/envelope.js";
 import { checkTimeout, type Future } from "./future.js";
 import { zipSource, type TupleSource } from "./iterate.js";
@@ -21,6 +22,11 @@ export interface ChunkOptions {
   chunkSize?: number;
   /** Milliseconds for the whole call; then it rejects with {@link TimeoutError}. Default: no limit. */
   timeout?: number;
+  /**
+   * A live bar on stderr (items done, rate, ETA) while the call runs: `true` on a terminal only,
+   * `"always"` even when stderr is not one. Drawn by the process running `main` only. Default false.
+   */
+  progress?: MapProgressOption;
 }
 
 export interface ChunkResult {
@@ -34,7 +40,7 @@ const MAX_AUTO_CHUNK = 65_536;
 
 /** Checks an options object: known keys only (an unknown key is refused, never silently dropped). */
 export function validateChunkOptions(call: string, o: object, extraKeys: readonly string[] = []): void {
-  const known = ["chunkSize", "timeout", ...extraKeys];
+  const known = ["chunkSize", "timeout", "progress", ...extraKeys];
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) {
       throw new ArgumentError(
@@ -48,6 +54,7 @@ export function validateChunkOptions(call: string, o: object, extraKeys: readonl
     throw new ArgumentError(`${call}(): chunkSize must be a positive integer, got ${String(c.chunkSize)}`);
   }
   checkTimeout(c.timeout, `${call}()`);
+  checkProgressOption(call, c.progress);
 }
 
 /** A point in time for a whole call, from its `timeout` option. */
@@ -60,6 +67,15 @@ export class Deadline {
   remaining(): number | undefined {
     return this.at === undefined ? undefined : Math.max(0, this.at - Date.now());
   }
+}
+
+/**
+ * Chunks in flight for a pool of `size` workers: enough that a worker busy with a long task (and so
+ * slow to refill) does not leave the others without work; bounded, so unbounded inputs use bounded
+ * memory.
+ */
+export function mapWindow(size: number): number {
+  return Math.max(8, 4 * size);
 }
 
 export interface ChunkJob {
@@ -76,6 +92,26 @@ export interface ChunkJob {
 interface InFlight {
   future: Future<unknown>;
   size: number;
+}
+
+/** Where a chunked call stands, for observers (the dashboard's telemetry). */
+export interface ChunkProgress {
+  call: string;
+  fn: string;
+  /** Items whose chunk finished. */
+  done: number;
+  /** Items sent so far. */
+  submitted: number;
+  /** All items: known when every input has a length, or once the input is exhausted. */
+  total: number | undefined;
+  ended: boolean;
+  failed: boolean;
+}
+
+/** Told of every chunked call as it starts (telemetry, `scoop --dashboard`); unset, it costs nothing. */
+let engineObserver: ((engine: ChunkEngine) => void) | undefined;
+export function observeChunkEngines(observer: ((engine: ChunkEngine) => void) | undefined): void {
+  engineObserver = observer;
 }
 
 /**
@@ -101,16 +137,20 @@ export class ChunkEngine {
   private failure: { error: unknown } | undefined;
   private chunkSize: number;
   private itemsDone = 0;
+  private itemsSubmitted = 0;
   private readonly started = performance.now();
   private streaming = false;
+  /** The bar of the `progress` option, if one is drawn (progress-map.ts). */
+  private readonly bar: MapProgress | undefined;
 
   constructor(private readonly job: ChunkJob) {
     if (typeof job.fn !== "function") throw new ArgumentError(`${job.call}() takes a function as its first argument`);
     this.source = zipSource(job.call, job.iterables);
     this.unary = job.iterables.length === 1;
     this.deadline = new Deadline(job.options.timeout);
-    this.window = Math.max(4, 2 * job.runtime.size + 2);
+    this.window = mapWindow(job.runtime.size);
     this.chunkSize = job.options.chunkSize ?? 1;
+    this.bar = openMapProgress(job.call, job.fn, job.iterables, job.options.progress, job.runtime.isOrigin);
   }
 
   /** Submits the first window. Throws synchronously (and stops) when the inputs are synchronous and a chunk cannot be sent. */
@@ -121,6 +161,29 @@ export class ChunkEngine {
       this.close();
       throw err;
     }
+    engineObserver?.(this);
+  }
+
+  /** Where this call stands (for observers; polled a few times a second, never on the task path). */
+  progress(): ChunkProgress {
+    let done = this.itemsDone;
+    for (const e of this.inFlight.values()) if (e.future.done() && !e.future.hasError) done += e.size;
+    let total: number | undefined = this.exhausted ? this.itemsSubmitted : undefined;
+    if (total === undefined) {
+      const lengths = this.job.iterables.map((it) =>
+        Array.isArray(it) || ArrayBuffer.isView(it) ? (it as ArrayLike<unknown>).length : it instanceof Set || it instanceof Map ? it.size : undefined,
+      );
+      if (lengths.every((n) => n !== undefined)) total = Math.min(...(lengths as number[]));
+    }
+    return {
+      call: this.job.call,
+      fn: this.job.fn.name || "anonymous",
+      done,
+      submitted: this.itemsSubmitted,
+      total,
+      ended: this.closed,
+      failed: this.failure !== undefined,
+    };
   }
 
   /** Stops on the user's request: what is left is withdrawn and the consumer gets CancelledError. */
@@ -134,6 +197,11 @@ export class ChunkEngine {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.bar?.finish(
+      this.failure
+        ? this.failure.error instanceof CancelledError ? "cancelled" : "failed"
+        : this.exhausted && this.inFlight.size === 0 ? "ok" : "stopped",
+    );
     for (const e of this.inFlight.values()) e.future.cancel();
     this.inFlight.clear();
     this.source.close();
@@ -207,8 +275,11 @@ export class ChunkEngine {
     const { runtime, op, fn, reducer, ordered } = this.job;
     const future = runtime.submit<unknown>(op, fn, payload, reducer, this.unary);
     const index = this.nextIndex++;
+    this.itemsSubmitted += payload.length;
     this.inFlight.set(index, { future, size: payload.length });
+    this.bar?.submitted(payload.length);
     future.addDoneCallback(() => {
+      if (this.bar && !future.hasError) this.bar.completed(payload.length);
       if (!ordered) this.completed.push(index);
       this.signal();
     });

@@ -18,9 +18,12 @@ import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { Broker } from "../broker/broker.js";
+import type { Observation } from "../observe/server.js";
 import { ConfigError } from "../errors.js";
 import { createLogger, isLogLevel, type Logger, type LogLevel } from "../log.js";
 import { generateKeys, serializeKeys, type PoolKeys } from "../transport/curve.js";
+import { PROGRESS_RELAY_VAR, PROGRESS_REPORT_VAR } from "../observe/progress.js";
+import { ProgressDisplay } from "../observe/progress-display.js";
 import { externalAddresses, isLocalHost } from "./local-host.js";
 import type { LaunchOptions, Verbosity } from "./options.js";
 import { describePlan, planLaunch, type LaunchPlan, type PlannedHost } from "./plan.js";
@@ -136,6 +139,8 @@ class LaunchRun {
   private readonly local = new Map<string, ChildProcess>();
   private readonly remotes: RemoteHost[] = [];
   private broker: Broker | undefined;
+  /** `--dashboard` / `--metrics`: the broker's observer and its servers. */
+  private observation: Observation | undefined;
   private ipcDir: string | undefined;
   private bindHost = "127.0.0.1";
   private keys: PoolKeys | undefined;
@@ -148,7 +153,8 @@ class LaunchRun {
   private readonly outcome = new Promise<Outcome>((r) => (this.settle = r));
   private settled = false;
   private readonly timers: NodeJS.Timeout[] = [];
-  private progressShown = false;
+  /** Live progress lines at the bottom of our stderr: the pool line (--progress) and map bars. */
+  private display: ProgressDisplay | undefined;
   private readonly changeWaiters: Array<() => void> = [];
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
 
@@ -179,21 +185,15 @@ class LaunchRun {
     this.log = createLogger("scoop", lv.launcher, write);
   }
 
-  /** Writes the workers' output to our stdout, keeping the progress line (if any) below it. */
+  /** Writes the workers' output to our stdout, keeping the progress lines (if any) below it. */
   private writeOut(chunk: Buffer | string): void {
-    if (this.progressShown) {
-      process.stderr.write("\r\x1b[2K");
-      this.progressShown = false;
-    }
+    this.display?.clear();
     process.stdout.write(chunk);
   }
 
-  /** Writes to our stderr, keeping the progress line (if any) below the text. */
+  /** Writes to our stderr, keeping the progress lines (if any) below the text. */
   private writeErr(text: string): void {
-    if (this.progressShown) {
-      process.stderr.write("\r\x1b[2K");
-      this.progressShown = false;
-    }
+    this.display?.clear();
     process.stderr.write(text);
   }
 
@@ -202,9 +202,10 @@ class LaunchRun {
       return await this.launch();
     } finally {
       for (const t of this.timers) clearInterval(t);
-      this.clearProgress();
+      this.display?.finish();
       for (const [sig, h] of this.signalHandlers) process.off(sig, h);
       this.killEverything();
+      await this.observation?.close();
       if (this.broker) await this.broker.close();
       if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
       if (this.logFd !== undefined) closeSync(this.logFd);
@@ -263,8 +264,10 @@ class LaunchRun {
     }
 
     this.installSignalHandlers();
+    if (o.dashboard !== undefined || o.metricsPort !== undefined) await this.startObservation();
     const broker = await this.startBroker(hasRemote);
     this.broker = broker;
+    this.observation?.attach(broker);
     broker.on("worker", (name: string) => this.onJoined(name));
     broker.on("shutdown", (code: number) => {
       this.poolEnded = true;
@@ -274,6 +277,9 @@ class LaunchRun {
     this.startProgress();
 
     const extra: Record<string, string> = { SCOOP_LOG_LEVEL: this.workerLevel };
+    // Workers send their progress (map bars; counts under --progress) to us, who own the terminal.
+    extra[PROGRESS_RELAY_VAR] = process.stderr.isTTY === true ? "tty" : "pipe";
+    if (this.progressOn) extra[PROGRESS_REPORT_VAR] = "1";
     if (debugDir) extra[TRACE_DIR_VAR] = debugDir;
     // The pool's keys travel in the environment (locally) and on the agent's stdin (remotely),
     // never on a command line.
@@ -303,6 +309,7 @@ class LaunchRun {
         const b = await Broker.start({
           name,
           logger,
+          ...(this.observation ? { observer: this.observation.observer } : {}),
           taskEndpoint: `ipc://${join(this.ipcDir, "task")}`,
           metaEndpoint: `ipc://${join(this.ipcDir, "meta")}`,
         });
@@ -326,7 +333,13 @@ class LaunchRun {
     }
     this.bindHost = host;
     try {
-      const b = await Broker.start({ name, host, logger, ...(hasRemote ? { keys } : {}) });
+      const b = await Broker.start({
+        name,
+        host,
+        logger,
+        ...(hasRemote ? { keys } : {}),
+        ...(this.observation ? { observer: this.observation.observer } : {}),
+      });
       this.log.debug(`broker ${name} bound to ${host}: task ${b.taskAddress}, meta ${b.metaAddress}`);
       return b;
     } catch (e) {
@@ -368,7 +381,7 @@ class LaunchRun {
         },
         env,
         this.cwd,
-        this.progressOn,
+        this.pipeOutput,
       );
       this.local.set(w.name, child);
       child.stdout?.on("data", (d: Buffer) => this.writeOut(d));
@@ -514,6 +527,11 @@ class LaunchRun {
   }
 
   private onWorkerLine(w: WorkerState, line: string): void {
+    if (this.display) {
+      const text = this.display.take(w.name, line);
+      if (text === undefined) return;
+      line = text;
+    }
     if (!w.joined) {
       w.pending.push(line);
       if (w.pending.length > 400) w.pending.splice(0, w.pending.length - 400);
@@ -538,6 +556,7 @@ class LaunchRun {
     w.status = status;
     w.killed = code === null;
     this.notifyChange();
+    this.display?.workerGone(w.name);
     const how = why ?? (code !== null ? `exit code ${code}` : `killed by ${signal}`);
     if (!w.joined) {
       if (this.poolEnded || this.stopping) {
@@ -680,6 +699,18 @@ class LaunchRun {
   // ------------------------------------------------------------------------------------------
   // Observability
 
+  /** Starts the dashboard and metrics servers (before any worker, so a taken port fails early) and prints their URLs. */
+  private async startObservation(): Promise<void> {
+    const { Observation } = await import("../observe/server.js");
+    const host = this.o.dashboardHost;
+    this.observation = await Observation.start({
+      ...(this.o.dashboard ? { dashboard: { ...this.o.dashboard, ...(host !== undefined ? { host } : {}) } } : {}),
+      ...(this.o.metricsPort !== undefined ? { metrics: { port: this.o.metricsPort, ...(host !== undefined ? { host } : {}) } } : {}),
+    });
+    if (this.observation.dashboardUrl) this.writeErr(`scoop: dashboard at ${this.observation.dashboardUrl}\n`);
+    if (this.observation.metricsUrl) this.writeErr(`scoop: metrics at ${this.observation.metricsUrl}\n`);
+  }
+
   private startBrokerTrace(dir: string, plan: LaunchPlan): void {
     const broker = this.broker!;
     writeFileSync(
@@ -711,36 +742,33 @@ class LaunchRun {
     process.once("exit", sample);
   }
 
-  /** Whether the live progress line is drawn (then workers' stdout goes through us, to keep it tidy). */
+  /** Whether the live pool line is drawn (--progress on a terminal, or --progress=always). */
   private get progressOn(): boolean {
     const mode = this.o.progress;
     return mode === "always" || (mode === "auto" && process.stderr.isTTY === true);
   }
 
-  private startProgress(): void {
-    if (!this.progressOn) return;
-    const broker = this.broker!;
-    let last = { t: Date.now(), done: 0 };
-    let rate = 0;
-    const draw = () => {
-      const s = broker.stats;
-      const now = Date.now();
-      const dt = (now - last.t) / 1000;
-      if (dt > 0) rate = rate * 0.5 + ((s.completed - last.done) / dt) * 0.5;
-      last = { t: now, done: s.completed };
-      const running = s.dispatched - s.completed;
-      const busy = Math.min(broker.size, running);
-      const text = `scoop: ${s.completed} done, ${broker.queueLength} queued, ${running} running, ${Math.round(rate)}/s, ${busy}/${broker.size} workers busy`;
-      process.stderr.write(`\r\x1b[2K${text}`);
-      this.progressShown = true;
-    };
-    const t = setInterval(draw, 250);
-    t.unref();
-    this.timers.push(t);
+  /**
+   * Whether workers' stdout goes through us: when we may draw progress lines on the terminal their
+   * output also goes to (the pool line, or map bars on an interactive run), so that we can keep
+   * those lines below it. Otherwise their stdout is inherited, a plain stream.
+   */
+  private get pipeOutput(): boolean {
+    return this.progressOn || (process.stderr.isTTY === true && process.stdout.isTTY === true);
   }
 
-  private clearProgress(): void {
-    if (this.progressShown) process.stderr.write("\r\x1b[2K");
-    this.progressShown = false;
+  /**
+   * Progress lines: the pool line under --progress, counted from the workers' own reports (a worker
+   * runs many of its own submissions without the broker, so the broker's counts would fall short),
+   * and the bars of the origin's maps with `progress` on, whenever workers send them.
+   */
+  private startProgress(): void {
+    const broker = this.broker!;
+    this.display = new ProgressDisplay({
+      out: process.stderr,
+      poolLine: this.progressOn,
+      pool: () => ({ queue: broker.queueLength, workers: broker.size }),
+    });
+    this.display.start();
   }
 }

@@ -48,6 +48,12 @@ export interface LaunchOptions {
   /** `--profile`: directory for per-worker V8 CPU profiles. */
   profileDir?: string;
   progress: ProgressMode;
+  /** `--dashboard [PORT]`: serve the live web dashboard (`fallback`: another port when that one is taken). */
+  dashboard?: { port: number; fallback: boolean };
+  /** `--dashboard-host`: bind address of the dashboard and metrics servers. Default 127.0.0.1. */
+  dashboardHost?: string;
+  /** `--metrics PORT`: serve Prometheus metrics. */
+  metricsPort?: number;
   /** Environment to read scheduler variables from and to pass to local workers. Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** Directory the script and relative options are resolved against. Default process.cwd(). */
@@ -69,6 +75,8 @@ export const VALUE_OPTIONS = new Set([
   "--log",
   "--debug",
   "--profile",
+  "--dashboard-host",
+  "--metrics",
 ]);
 
 const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]s|[jt]sx)$/i;
@@ -120,6 +128,18 @@ export function normaliseArgv(argv: readonly string[]): string[] {
       i++;
       continue;
     }
+    if (a === "--dashboard") {
+      // An optional port: only a number is taken, so `--dashboard script.ts` keeps its script.
+      const next = argv[i + 1];
+      if (next !== undefined && /^\d+$/.test(next)) {
+        out.push(`--dashboard=${next}`);
+        i += 2;
+      } else {
+        out.push("--dashboard=auto");
+        i++;
+      }
+      continue;
+    }
     if (VALUE_OPTIONS.has(a)) {
       out.push(a);
       if (i + 1 < argv.length) out.push(argv[i + 1]!);
@@ -145,6 +165,22 @@ export function parseWorkerCount(value: string): number {
   if (n < 1) throw new ConfigError(`-n ${v}: the number of workers must be at least 1`);
   if (!Number.isSafeInteger(n) || n > 100_000) throw new ConfigError(`-n ${v}: too many workers`);
   return n;
+}
+
+/** A TCP port for `option`: an integer from 0 (any free port) to 65535. */
+export function parsePort(value: string, option: string): number {
+  const v = value.trim();
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(`${option} ${quoteValue(value)}: expected a port number from 0 (any free port) to 65535`);
+  return Number(v);
+}
+
+/** The dashboard's port when none is given (Dask's); a free one is taken when it is in use. */
+export const DEFAULT_DASHBOARD_PORT = 8787;
+
+/** `--dashboard [PORT]`: no port means the default one, or a free one when it is taken. */
+export function parseDashboard(value: string): { port: number; fallback: boolean } {
+  if (value === "auto" || value === "") return { port: DEFAULT_DASHBOARD_PORT, fallback: true };
+  return { port: parsePort(value, "--dashboard"), fallback: false };
 }
 
 /** `--nice`: an integer from -20 to 19, as nice(1) takes it. */

@@ -8,6 +8,7 @@ import { hostname, availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { Broker } from "../broker/broker.js";
+import type { Observation } from "../observe/server.js";
 import { ArgumentError, ScoopError, SerializationError } from "../errors.js";
 import { createFuturesApi, type FuturesApi } from "../futures/api.js";
 import { createScoopInfo, type ScoopInfo } from "../futures/info.js";
@@ -18,6 +19,7 @@ import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../version.js";
 import { BrokerConnection } from "../worker/connection.js";
 import { ReferenceRegistry } from "../worker/references.js";
 import { WorkerRuntime, type FunctionRegistry } from "../worker/runtime.js";
+import { installTelemetry } from "../worker/telemetry.js";
 
 export interface PoolOptions {
   /** Worker processes to start. Default: the number of CPUs. */
@@ -34,12 +36,26 @@ export interface PoolOptions {
   logLevel?: LogLevel;
   /** Milliseconds to wait for every worker to join. Default 30000. */
   startTimeout?: number;
+  /** Serve the live web dashboard on this port (0: a free one); its address is `pool.dashboardUrl`. */
+  dashboard?: number;
+  /** Serve Prometheus metrics on this port (0: a free one) at `pool.metricsUrl`. */
+  metrics?: number;
+  /** Address the dashboard and metrics listen on. Default 127.0.0.1 (this machine only). */
+  dashboardHost?: string;
 }
 
 const WORKER_ENV = "SCOOP_POOL_WORKER";
 const workerCli = fileURLToPath(new URL("../cli/worker.js", import.meta.url));
 
-function validate(o: PoolOptions): Required<Omit<PoolOptions, "module">> & { module: string } {
+type ObserveOptions = "dashboard" | "metrics" | "dashboardHost";
+
+function checkPort(v: unknown, what: string): void {
+  if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535)) {
+    throw new ArgumentError(`Pool.start(): ${what} must be a port number from 0 (a free one) to 65535, got ${String(v)}`);
+  }
+}
+
+function validate(o: PoolOptions): Required<Omit<PoolOptions, "module" | ObserveOptions>> & Pick<PoolOptions, ObserveOptions> & { module: string } {
   const workers = o.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
     throw new ArgumentError(`Pool.start(): workers must be an integer from 1 to 1024, got ${String(o.workers)}`);
@@ -54,7 +70,21 @@ function validate(o: PoolOptions): Required<Omit<PoolOptions, "module">> & { mod
   if (o.execArgv !== undefined && !(Array.isArray(o.execArgv) && o.execArgv.every((a) => typeof a === "string"))) {
     throw new ArgumentError("Pool.start(): execArgv must be an array of strings");
   }
-  return { workers, logLevel, startTimeout, module, execArgv: o.execArgv ?? [] };
+  checkPort(o.dashboard, "dashboard");
+  checkPort(o.metrics, "metrics");
+  if (o.dashboardHost !== undefined && (typeof o.dashboardHost !== "string" || o.dashboardHost.trim() === "")) {
+    throw new ArgumentError("Pool.start(): dashboardHost must be a host name or address");
+  }
+  return {
+    workers,
+    logLevel,
+    startTimeout,
+    module,
+    execArgv: o.execArgv ?? [],
+    dashboard: o.dashboard,
+    metrics: o.metrics,
+    dashboardHost: o.dashboardHost,
+  };
 }
 
 /**
@@ -90,11 +120,13 @@ export class Pool {
   /** Facts about this pool. */
   readonly info: ScoopInfo;
   private closing: Promise<void> | undefined;
+  private stopTelemetry: (() => void) | undefined;
 
   private constructor(
     private readonly broker: Broker,
     private readonly runtime: WorkerRuntime,
     private readonly children: ChildProcess[],
+    private readonly observation: Observation | undefined,
   ) {
     const rt = () => runtime;
     this.futures = createFuturesApi(rt);
@@ -113,7 +145,27 @@ export class Pool {
     }
     const o = validate(options);
     const log = createLogger("pool", o.logLevel);
-    const broker = await Broker.start({ name: `pool-${process.pid}`, logger: createLogger("pool broker", o.logLevel) });
+    let observation: Observation | undefined;
+    if (o.dashboard !== undefined || o.metrics !== undefined) {
+      const { Observation } = await import("../observe/server.js");
+      const host = o.dashboardHost !== undefined ? { host: o.dashboardHost } : {};
+      observation = await Observation.start({
+        ...(o.dashboard !== undefined ? { dashboard: { port: o.dashboard, ...host } } : {}),
+        ...(o.metrics !== undefined ? { metrics: { port: o.metrics, ...host } } : {}),
+      });
+    }
+    let broker: Broker;
+    try {
+      broker = await Broker.start({
+        name: `pool-${process.pid}`,
+        logger: createLogger("pool broker", o.logLevel),
+        ...(observation ? { observer: observation.observer } : {}),
+      });
+    } catch (err) {
+      await observation?.close();
+      throw err;
+    }
+    observation?.attach(broker);
     const children: ChildProcess[] = [];
     const joined = new Promise<void>((resolve, reject) => {
       let n = 0;
@@ -170,12 +222,14 @@ export class Pool {
         executes: false,
         logger: log,
       });
-      const pool = new Pool(broker, runtime, children);
+      const pool = new Pool(broker, runtime, children, observation);
+      if (runtime.observe) pool.stopTelemetry = installTelemetry(runtime);
       await joined;
       return pool;
     } catch (err) {
       for (const c of children) c.kill("SIGKILL");
       await connection.close();
+      await observation?.close();
       await broker.close();
       throw err;
     }
@@ -186,12 +240,24 @@ export class Pool {
     return this.runtime.size;
   }
 
+  /** `http://127.0.0.1:PORT/`: the live dashboard, when started with `{ dashboard }`. */
+  get dashboardUrl(): string | undefined {
+    return this.observation?.dashboardUrl;
+  }
+
+  /** `http://127.0.0.1:PORT/metrics`: Prometheus metrics, when started with `{ metrics }`. */
+  get metricsUrl(): string | undefined {
+    return this.observation?.metricsUrl;
+  }
+
   /** Ends the pool: workers exit, the broker closes. Resolves when no process of the pool is left. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopTelemetry?.();
       this.runtime.endPool(0);
       await this.runtime.close();
       await Promise.all(this.children.map((c) => waitForExit(c, 5000)));
+      await this.observation?.close();
       await this.broker.close();
     })();
     return this.closing;

@@ -33,6 +33,11 @@ export const enum MessageType {
   Lost = 17,
   /** Broker → all (meta): whether some worker sits idle, waiting for work (1) or none does (0). */
   Idle = 18,
+  /**
+   * Worker → broker, only when WELCOME said `observe`: one payload frame of telemetry (task spans,
+   * errors, CPU, memory, map progress) for the broker's observer. Never routed anywhere.
+   */
+  Telemetry = 19,
 }
 
 /** What a worker says about itself when it connects. */
@@ -62,6 +67,8 @@ export interface WelcomeInfo {
   heartbeatTimeout: number;
   /** Secret that a worker's heartbeat thread quotes, so a stranger cannot keep a dead worker alive. */
   heartbeatToken: string;
+  /** Set when the broker has an observer (dashboard, metrics): workers then send TELEMETRY. */
+  observe?: boolean;
 }
 
 /** Pool facts the broker publishes whenever they change. */
@@ -91,7 +98,8 @@ export type Header =
   | [MessageType.Bye]
   | [MessageType.Info, PoolInfo]
   | [MessageType.Lost, number[], string[]]
-  | [MessageType.Idle, number];
+  | [MessageType.Idle, number]
+  | [MessageType.Telemetry];
 
 const headerPackr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -186,6 +194,9 @@ export function decodeHeader(frame: Buffer, payloadFrames: number): Header {
       return h as Header;
     case MessageType.Info:
       if (typeof h[1] !== "object" || h[1] === null) bad("INFO");
+      return h as Header;
+    case MessageType.Telemetry:
+      if (h.length !== 1 || payloadFrames !== 1) bad("TELEMETRY");
       return h as Header;
     default:
       throw new ProtocolError(`unknown message type ${String(h[0])}`);

@@ -37,6 +37,8 @@ const SLICE_MS = 4;
 /** How much queued work (in ms of measured task time) a worker keeps at hand. */
 const PREFETCH_MS = 4;
 const MAX_PREFETCH = 2048;
+/** Two at hand even for long tasks: the next one is already here when the current one ends. */
+const MIN_PREFETCH = 2;
 
 export class TaskExecutor {
   /** Tasks handed over by the broker. */
@@ -55,9 +57,14 @@ export class TaskExecutor {
   private reportedIdle = false;
   private stopped = true;
   completed = 0;
-  /** Called with the task id when a task starts and when it ends (tracing hooks). */
+  /** Called with the task id when a task starts and when it ends (tracing hooks); a failed task's end also gets its error. */
   onTaskStart: ((id: number, fn: string) => void) | undefined;
-  onTaskEnd: ((id: number, ok: boolean) => void) | undefined;
+  onTaskEnd: ((id: number, ok: boolean, error?: unknown) => void) | undefined;
+  /**
+   * Wraps the synchronous part of every task's call when set (tracing: which task submits what, and
+   * when a task suspends on its futures). Returns what `call` returns.
+   */
+  runTask: (<T>(id: number, call: () => T) => T) | undefined;
 
   constructor(private readonly host: ExecutorHost) {}
 
@@ -73,6 +80,11 @@ export class TaskExecutor {
 
   get queued(): number {
     return this.ready.length + this.local.length;
+  }
+
+  /** Measured synchronous time per task (moving average), in ms. */
+  get averageTaskMs(): number {
+    return this.avgTaskMs;
   }
 
   /** Local tasks (submitted here) not started yet. */
@@ -151,7 +163,7 @@ export class TaskExecutor {
   private topUp(): void {
     if (this.stopped) return;
     const target =
-      this.host.prefetch ?? Math.max(1, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
+      this.host.prefetch ?? Math.max(MIN_PREFETCH, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
     const have = this.ready.length + this.outstanding;
     const want = target - have;
     const idle = this.queued === 0;
@@ -200,13 +212,7 @@ export class TaskExecutor {
     this.onTaskStart?.(id, describeRef(envelope[1]));
     let r: unknown;
     try {
-      r = invoke(
-        envelope[0],
-        fn as (...a: unknown[]) => unknown,
-        envelope[2],
-        reduceFn as ((...a: unknown[]) => unknown) | undefined,
-        envelope[4] === true,
-      );
+      r = this.runTask === undefined ? this.call(envelope, fn, reduceFn) : this.runTask(id, () => this.call(envelope, fn, reduceFn));
     } catch (err) {
       this.fail(id, err);
       return;
@@ -226,6 +232,16 @@ export class TaskExecutor {
     } else {
       this.succeed(id, r, envelope[1]);
     }
+  }
+
+  private call(envelope: Envelope, fn: Function, reduceFn: Function | undefined): unknown {
+    return invoke(
+      envelope[0],
+      fn as (...a: unknown[]) => unknown,
+      envelope[2],
+      reduceFn as ((...a: unknown[]) => unknown) | undefined,
+      envelope[4] === true,
+    );
   }
 
   private succeed(id: number, value: unknown, ref: FunctionRef): void {
@@ -257,7 +273,7 @@ export class TaskExecutor {
       frames = encodeValue([ResultStatus.Error, { name: e?.name ?? "Error", message: e?.message ?? String(err), stack: e?.stack, workerName: this.host.workerName }]);
     }
     this.completed++;
-    this.onTaskEnd?.(id, false);
+    this.onTaskEnd?.(id, false, err);
     this.host.sendResult(id, frames);
   }
 }

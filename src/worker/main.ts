@@ -18,7 +18,10 @@ import { BrokerConnection } from "./connection.js";
 import { ReferenceRegistry, trackImports } from "./references.js";
 import { WorkerRuntime } from "./runtime.js";
 import { SerialRuntime } from "./serial-runtime.js";
+import { installTelemetry } from "./telemetry.js";
 import { installTracing, TRACE_DIR_VAR } from "./trace.js";
+import { PROGRESS_REPORT_VAR } from "../observe/progress.js";
+import { installProgressReports } from "../observe/progress-worker.js";
 
 /** Exit codes: 0 success, 1 the user's code failed, 2 configuration or handshake problem. */
 export const EXIT_OK = 0;
@@ -125,6 +128,9 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
   setRuntime(runtime);
   const traceDir = process.env[TRACE_DIR_VAR];
   if (traceDir) installTracing(runtime, traceDir);
+  if (process.env[PROGRESS_REPORT_VAR] === "1") installProgressReports(runtime);
+  // After tracing: the outermost executor hook is the one that receives a failed task's error.
+  const stopTelemetry = runtime.observe ? installTelemetry(runtime) : undefined;
   const poolEnded = new Promise<number>((resolve) => runtime.onShutdown(resolve));
 
   const stopOnSignal = (signal: NodeJS.Signals) => {
@@ -142,6 +148,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
     if (config.executes) runtime.startExecuting();
     if (config.isOrigin) {
       code = await runMain(mod, url, args, log);
+      stopTelemetry?.();
       runtime.endPool(code);
     } else {
       await poolEnded;
@@ -153,6 +160,7 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
     if (config.isOrigin) runtime.endPool(code);
     else connection.send([MessageType.Bye]);
   }
+  stopTelemetry?.();
   await runtime.close();
   return code;
 }

@@ -30,6 +30,9 @@ export interface WorkerRuntimeOptions {
   prefetch?: number;
 }
 
+/** Tasks shorter than this (measured average) are kept on the submitting worker while nobody is idle. */
+const LOCAL_TASK_MAX_MS = 1;
+
 /** Items per message: keeps a huge burst from becoming one giant multipart message. */
 const MAX_BATCH = 4096;
 
@@ -69,6 +72,8 @@ export class WorkerRuntime implements Runtime {
   readonly brokerName: string;
   readonly logger: Logger;
   readonly executor: TaskExecutor;
+  /** The broker has an observer (dashboard, metrics) and wants TELEMETRY from this worker. */
+  readonly observe: boolean;
   private readonly conn: BrokerConnection;
   private readonly registry: FunctionRegistry;
   private readonly index: number;
@@ -109,6 +114,7 @@ export class WorkerRuntime implements Runtime {
     this.poolHosts = o.welcome.hosts;
     this.logger = o.logger;
     this.executes = o.executes;
+    this.observe = o.welcome.observe === true;
     for (const [k, v] of o.constants) this.constFrames.set(k, v);
     this.executor = new TaskExecutor({
       registry: o.registry,
@@ -134,6 +140,16 @@ export class WorkerRuntime implements Runtime {
 
   get size(): number {
     return this.poolSize;
+  }
+
+  /** Tasks submitted from this process so far (telemetry). */
+  get submittedCount(): number {
+    return this.seq;
+  }
+
+  /** Sends one TELEMETRY frame to the broker's observer (only when {@link observe} is set). */
+  sendTelemetry(frame: Buffer): void {
+    if (this.observe) this.conn.send([MessageType.Telemetry], [frame]);
   }
 
   get isRunning(): boolean {
@@ -165,10 +181,12 @@ export class WorkerRuntime implements Runtime {
       }
     });
     this.pending.set(id, future as Future<unknown>);
-    // Keep the task here when nobody else is idle (no round trip, and the parent's worker stays
-    // busy), or when this worker itself has nothing queued (it would idle while the task travels).
-    // Not more: a task kept here is committed to this worker until its event loop is free again.
-    if (this.executes && this.running && (!this.othersIdle || this.executor.queued === 0)) {
+    // Keep the task here when this worker has nothing queued (it would idle while the task
+    // travels), or when nobody else is idle and tasks are short (no round trip; the parent's worker
+    // stays busy). Not for long tasks: one kept here is committed to this worker until its event
+    // loop is free again, while a neighbour that runs dry meanwhile could have taken it.
+    const local = this.executor.queued === 0 || (!this.othersIdle && this.executor.averageTaskMs < LOCAL_TASK_MAX_MS);
+    if (this.executes && this.running && local) {
       this.localIds.add(id);
       this.executor.acceptLocal(id, frames);
     } else {

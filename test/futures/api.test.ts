@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ArgumentError, CancelledError, SerializationError, TimeoutError, WaitTimeoutError } from "../../src/errors.js";
 import { createFuturesApi, type FuturesApi } from "../../src/futures/api.js";
+import { mapWindow } from "../../src/futures/chunks.js";
 import { Future, setCallbackErrorReporter } from "../../src/futures/future.js";
 import type { Runtime } from "../../src/futures/runtime.js";
 import { createSharedApi } from "../../src/futures/shared.js";
@@ -267,7 +268,7 @@ describe("map and mapAsCompleted", () => {
       }
     }
     const r = api(rt).map(square, naturals(), { chunkSize: 10 });
-    const window = Math.max(4, 2 * rt.size + 2);
+    const window = mapWindow(rt.size);
     assert.equal(rt.tasks.length, window, "the first window is submitted at the call");
     assert.equal(pulled, window * 10);
     const it = r[Symbol.asyncIterator]();
