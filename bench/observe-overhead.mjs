@@ -130,6 +130,9 @@ const result = {
   off: { median: Math.round(mOff), all: off.map(Math.round) },
   dashboard: { median: Math.round(mOn), all: on.map(Math.round), lastRunPage: seen },
   ratio: Math.round((mOn / mOff) * 1000) / 1000,
+  // Each run's pair (on and off back to back) shares the machine's state of the moment: the median
+  // of the pairs' ratios is steadier than the ratio of the medians when the machine drifts.
+  pairRatioMedian: Math.round(median(on.map((v, i) => v / off[i])) * 1000) / 1000,
   overheadPercent: Math.round((1 - mOn / mOff) * 1000) / 10,
   otherLoadMax: busyBefore.length ? Math.round(Math.max(...busyBefore) * 100) / 100 : null,
 };

@@ -242,6 +242,7 @@ export class Broker extends EventEmitter {
       case MessageType.Cancel:
         this.onCancel(worker, header[1]);
         break;
+
       case MessageType.SetConst:
         this.onSetConst(worker, header[1], header[2], frames.slice(2));
         break;

@@ -72,11 +72,20 @@ export function installTelemetry(runtime: WorkerRuntime): () => void {
   let errors: ErrorRecord[] = [];
   let droppedErrors = 0;
 
+  // A task that starts in the same run of JavaScript as the previous one ended (the executor's loop,
+  // or the microtasks after it: no I/O, no idle time between) starts when that one ended, to within
+  // the decoding between them; so back-to-back tasks cost one clock read each, not two.
+  let lastEnd = 0;
+  let sameRun = false;
+  const runOver = () => {
+    sameRun = false;
+  };
+
   const prevStart = executor.onTaskStart;
   const prevEnd = executor.onTaskEnd;
   executor.onTaskStart = (id, fn) => {
     prevStart?.(id, fn);
-    const t = now();
+    const t = sameRun ? lastEnd : now();
     if (curId !== -1) started.set(curId, { t: curT, fn: curFn });
     curId = id;
     curT = t;
@@ -87,6 +96,11 @@ export function installTelemetry(runtime: WorkerRuntime): () => void {
   executor.onTaskEnd = (id, ok, error) => {
     prevEnd?.(id, ok, error);
     const end = now();
+    lastEnd = end;
+    if (!sameRun) {
+      sameRun = true;
+      queueMicrotask(runOver);
+    }
     let t = end;
     let fn = "?";
     if (id === curId) {
