@@ -12,8 +12,8 @@ import type { Broker, BrokerObserver } from "../broker/broker.js";
 import type { HelloInfo } from "../protocol/messages.js";
 import { decodeTelemetry, type TelemetryBatch } from "./telemetry-format.js";
 
-export const SAMPLE_MS = 500;
-/** Series samples kept (10 minutes at 2 Hz). */
+export const SAMPLE_MS = 1000;
+/** Series samples kept (20 minutes at 1 Hz). */
 const MAX_SAMPLES = 1200;
 /** Task-stream bars kept, and for how long. */
 const MAX_BARS = 20_000;

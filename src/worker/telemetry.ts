@@ -19,7 +19,7 @@ import {
 } from "../observe/telemetry-format.js";
 import type { WorkerRuntime } from "./runtime.js";
 
-export const PERIOD_MS = 250;
+export const PERIOD_MS = 500;
 /**
  * Bars per frame, at most, shared by the pool (about 4,000 bars a second in all, which a page can
  * draw): beyond, they are counted as dropped. Errors per frame, at most.
