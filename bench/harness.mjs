@@ -8,8 +8,9 @@
 //
 // Peers are processes speaking one contract (see bench/lib/cli.mjs): `<peer> <workload> [--n N]
 // [--loops L] [--json] ...` -> one JSON line {peer, workload, figure, unit, detail}.
+import { machineBusy } from "./lib/machine.mjs";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -206,23 +207,6 @@ async function runPeer(cmd, workload, flags, o, label) {
   return { status: "ok", figure: med, unit: runs[0].unit, figures, detail: mid.detail };
 }
 
-/** Fraction of all cores busy over `ms` while the harness itself sleeps, from /proc/stat
- * (null where there is none). Nothing of ours runs then, so anything seen is someone else. */
-async function machineBusy(ms) {
-  const sample = () => {
-    try {
-      const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-      return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
-    } catch {
-      return null;
-    }
-  };
-  const a = sample();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = sample();
-  if (!a || !b || b.total === a.total) return null;
-  return 1 - (b.idle - a.idle) / (b.total - a.total);
-}
 const BUSY_WARN = 0.15;
 
 // ------------------------------------------------------------------------------------ formatting

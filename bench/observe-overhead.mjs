@@ -8,8 +8,8 @@
 //   node bench/observe-overhead.mjs [--runs 5] [--n 20000] [--workers 2] [--no-page]
 //
 // --no-page: no page connected and no scrape (what telemetry alone costs).
+import { machineBusy } from "./lib/machine.mjs";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { get } from "node:http";
 import { fileURLToPath } from "node:url";
 
@@ -83,22 +83,6 @@ function once(observed) {
   });
 }
 
-/** Fraction of the cores busy over `ms` while nothing of ours runs (someone else's load), or null. */
-async function machineBusy(ms) {
-  const sample = () => {
-    try {
-      const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-      return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
-    } catch {
-      return null;
-    }
-  };
-  const a = sample();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = sample();
-  if (!a || !b || b.total === a.total) return null;
-  return 1 - (b.idle - a.idle) / (b.total - a.total);
-}
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,7 +4,7 @@
  * `pool.futures.*` works as in a script launched with `scoop`. `close()` leaves no process behind.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { hostname, availableParallelism } from "node:os";
+import { availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { Broker } from "../broker/broker.js";
@@ -15,7 +15,6 @@ import { createScoopInfo, type ScoopInfo } from "../futures/info.js";
 import { createSharedApi, type SharedApi } from "../futures/shared.js";
 import { createLogger, defaultLogLevel, isLogLevel, type LogLevel } from "../log.js";
 import type { FunctionRef } from "../protocol/envelope.js";
-import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../version.js";
 import { BrokerConnection } from "../worker/connection.js";
 import { ReferenceRegistry } from "../worker/references.js";
 import { WorkerRuntime, type FunctionRegistry } from "../worker/runtime.js";
@@ -200,13 +199,9 @@ export class Pool {
       logger: log,
       onBrokerLost: (reason) => runtime?.brokerLost(reason),
       hello: {
-        protocol: PROTOCOL_VERSION,
-        version: PACKAGE_VERSION,
-        name: "pool-client",
+          name: "pool-client",
         brokerName: broker.name,
         origin: true,
-        host: hostname(),
-        pid: process.pid,
         executes: false,
       },
     });

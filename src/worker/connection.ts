@@ -2,6 +2,7 @@
  * A worker's two links to its broker: a DEALER on the task socket (requests, tasks, results) and a
  * SUB on the meta socket (constants, pool info, shutdown). Opening it performs the handshake.
  */
+import { hostname } from "node:os";
 import { Dealer, Subscriber } from "zeromq";
 import { HandshakeError, ProtocolError, TimeoutError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -9,12 +10,14 @@ import { checkWelcome } from "../protocol/handshake.js";
 import { decodeHeader, encodeHeader, MessageType, type Header, type HelloInfo, type WelcomeInfo } from "../protocol/messages.js";
 import { SocketWriter } from "../transport/socket-writer.js";
 import { clientSocketOptions, type PoolKeys } from "../transport/curve.js";
+import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../version.js";
 import { HeartbeatMonitor } from "./heartbeat.js";
 
 export interface ConnectionOptions {
   brokerAddress: string;
   metaAddress: string;
-  hello: HelloInfo;
+  /** Who this process is; protocol and package versions, host and pid are filled in here. */
+  hello: Pick<HelloInfo, "name" | "brokerName" | "origin" | "executes">;
   logger: Logger;
   connectTimeout: number;
   /** CurveZMQ keys of the pool, when it runs with them. */
@@ -51,7 +54,8 @@ export class BrokerConnection {
 
   /** Connects both sockets, sends HELLO and waits for WELCOME (or a refusal, or the timeout). */
   async open(): Promise<Welcome> {
-    const { brokerAddress, metaAddress, hello, connectTimeout } = this.options;
+    const { brokerAddress, metaAddress, connectTimeout } = this.options;
+    const hello: HelloInfo = { protocol: PROTOCOL_VERSION, version: PACKAGE_VERSION, host: hostname(), pid: process.pid, ...this.options.hello };
     this.sub.connect(metaAddress);
     this.sub.subscribe();
     this.dealer.connect(brokerAddress);

@@ -4,7 +4,6 @@
  * (origin) or serve tasks until the broker announces the end of the pool.
  */
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ScoopError, ScriptError } from "../errors.js";
@@ -12,7 +11,6 @@ import { setCallbackErrorReporter } from "../futures/future.js";
 import { setRuntime } from "../futures/runtime.js";
 import { createLogger, type Logger } from "../log.js";
 import { MessageType } from "../protocol/messages.js";
-import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../version.js";
 import type { WorkerConfig } from "./config.js";
 import { BrokerConnection } from "./connection.js";
 import { ReferenceRegistry, trackImports } from "./references.js";
@@ -102,13 +100,9 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
       void connection.close().finally(() => process.exit(EXIT_USER_ERROR));
     },
     hello: {
-      protocol: PROTOCOL_VERSION,
-      version: PACKAGE_VERSION,
       name: config.workerName,
       brokerName: config.brokerName,
       origin: config.isOrigin,
-      host: hostname(),
-      pid: process.pid,
       executes: config.executes,
     },
   });
