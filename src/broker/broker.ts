@@ -67,6 +67,9 @@ export interface BrokerObserver {
   telemetry(name: string, frame: Buffer): void;
 }
 
+/** About this many bytes at most in one TASKS message. */
+const MAX_DISPATCH_BYTES = 1024 * 1024;
+
 /** At most this many tasks in one TASKS message, so one worker's batch cannot starve another. */
 const MAX_DISPATCH_BATCH = 4096;
 
@@ -388,12 +391,18 @@ export class Broker extends EventEmitter {
         const ids: number[] = [];
         const counts: number[] = [];
         const payload: Buffer[] = [];
-        while (ids.length < n) {
+        let bytes = 0;
+        // Large tasks leave one or a few per message, so a worker starts on the first while the
+        // rest of its share is still on the wire.
+        while (ids.length < n && bytes < MAX_DISPATCH_BYTES) {
           const task = this.queue.shift();
           if (!task) break;
           ids.push(task.id);
           counts.push(task.frames.length);
-          for (const f of task.frames) payload.push(f);
+          for (const f of task.frames) {
+            payload.push(f);
+            bytes += f.length;
+          }
           worker.held.set(task.id, task);
         }
         if (ids.length === 0) break;
@@ -555,6 +564,9 @@ export class Broker extends EventEmitter {
     if (this.closed) return;
     clearInterval(this.monitor);
     await Promise.race([Promise.all([this.routerOut.idle(), this.pubOut.idle()]), new Promise((r) => setTimeout(r, 1000))]);
+    // "Handed to libzmq" is not "on the wire": give its I/O thread a moment before the process may
+    // exit, or a loaded machine can lose the last SHUTDOWN and leave a worker waiting for a timeout.
+    if (this.shutdownCode !== undefined) await new Promise((r) => setTimeout(r, 150));
     this.closed = true;
     this.router.close();
     this.publisher.close();

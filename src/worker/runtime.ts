@@ -33,6 +33,9 @@ export interface WorkerRuntimeOptions {
 /** Tasks shorter than this (measured average) are kept on the submitting worker while nobody is idle. */
 const LOCAL_TASK_MAX_MS = 1;
 
+/** Bytes per message, roughly: bigger batches are split so large arguments stream. */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
 /** Items per message: keeps a huge burst from becoming one giant multipart message. */
 const MAX_BATCH = 4096;
 
@@ -42,11 +45,19 @@ class Batch {
   dropped: Set<number> | undefined;
   counts: number[] = [];
   frames: Buffer[] = [];
+  bytes = 0;
   add(id: number, frames: Buffer[]): void {
     this.ids.push(id);
     this.counts.push(frames.length);
-    if (frames.length === 1) this.frames.push(frames[0]!);
-    else for (const f of frames) this.frames.push(f);
+    if (frames.length === 1) {
+      this.frames.push(frames[0]!);
+      this.bytes += frames[0]!.length;
+    } else {
+      for (const f of frames) {
+        this.frames.push(f);
+        this.bytes += f.length;
+      }
+    }
   }
   get length(): number {
     return this.ids.length;
@@ -88,6 +99,7 @@ export class WorkerRuntime implements Runtime {
   private othersIdle = true;
   /** Tasks this worker submitted and runs itself; their results never leave the process. */
   private readonly localIds = new Set<number>();
+  private largeTurn = 0;
   /** Ids in the submit batch that has not left yet: a cancel then just drops them. */
   private readonly unsent = new Set<number>();
   private readonly executes: boolean;
@@ -185,7 +197,10 @@ export class WorkerRuntime implements Runtime {
     // travels), or when nobody else is idle and tasks are short (no round trip; the parent's worker
     // stays busy). Not for long tasks: one kept here is committed to this worker until its event
     // loop is free again, while a neighbour that runs dry meanwhile could have taken it.
-    const local = this.executor.queued === 0 || (!this.othersIdle && this.executor.averageTaskMs < LOCAL_TASK_MAX_MS);
+    // Large arguments also stay for this worker's share of a burst (one task in `size`): they would
+    // cross two sockets only to come back here.
+    const large = frames.length > 1 && ++this.largeTurn % Math.max(1, this.poolSize) === 0;
+    const local = this.executor.queued === 0 || large || (!this.othersIdle && this.executor.averageTaskMs < LOCAL_TASK_MAX_MS);
     if (this.executes && this.running && local) {
       this.localIds.add(id);
       this.executor.acceptLocal(id, frames);
@@ -203,16 +218,31 @@ export class WorkerRuntime implements Runtime {
     queueMicrotask(() => this.flush());
   }
 
+  /**
+   * Sends a batch as messages of at most MAX_BATCH items and about MAX_BATCH_BYTES: large arguments
+   * then stream (the first task can start while the next ones are still on the wire) instead of
+   * waiting for one huge message to arrive whole.
+   */
   private sendBatch(type: MessageType.Submit | MessageType.Result, b: Batch): void {
-    if (b.length <= MAX_BATCH) {
+    if (b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
       this.conn.send([type, b.ids, b.counts], b.frames);
       return;
     }
     let at = 0;
-    for (let i = 0; i < b.length; i += MAX_BATCH) {
-      const ids = b.ids.slice(i, i + MAX_BATCH);
-      const counts = b.counts.slice(i, i + MAX_BATCH);
-      const n = counts.reduce((a, c) => a + c, 0);
+    let i = 0;
+    while (i < b.length) {
+      const ids: number[] = [];
+      const counts: number[] = [];
+      let bytes = 0;
+      let n = 0;
+      while (i < b.length && ids.length < MAX_BATCH && (ids.length === 0 || bytes < MAX_BATCH_BYTES)) {
+        const c = b.counts[i]!;
+        for (let k = 0; k < c; k++) bytes += b.frames[at + n + k]!.length;
+        ids.push(b.ids[i]!);
+        counts.push(c);
+        n += c;
+        i++;
+      }
       this.conn.send([type, ids, counts], b.frames.slice(at, at + n));
       at += n;
     }
