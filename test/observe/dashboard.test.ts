@@ -152,10 +152,17 @@ test("--dashboard: the page lists both workers, counts the map to its size, show
   assert.deepEqual(pageErrors, [], "no error in the page");
 
   // Metrics: valid Prometheus text whose counters match the run (n map tasks + 1 failing task).
-  const res = await fetch(metricsUrl);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-  const prom = parsePrometheus(await res.text());
+  // Worker states come with telemetry (every 500 ms): scrape until the last frames have arrived.
+  let prom: ReturnType<typeof parsePrometheus>;
+  const settledBy = Date.now() + 5000;
+  for (;;) {
+    const res = await fetch(metricsUrl);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    prom = parsePrometheus(await res.text());
+    if (sample(prom, "scoop_workers", { state: "idle" }) === 2 || Date.now() > settledBy) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(prom.types.get("scoop_tasks_done_total"), "counter");
   assert.equal(prom.types.get("scoop_queue_length"), "gauge");
   assert.equal(sample(prom, "scoop_tasks_done_total"), n + 1);
