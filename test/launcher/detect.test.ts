@@ -3,19 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { ConfigError } from "../../src/errors.js";
 import { detectHosts, LOCAL_HOST, type Env } from "../../src/launcher/hosts/index.js";
-
-const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/hosts/${name}`, import.meta.url));
-
-/** The logical content of SCOOP's simulated host files (test/tests_parser.py, `hosts`). */
-const SCOOP_HOSTS = [
-  { host: "host1", slots: 8 },
-  { host: "host2", slots: 4 },
-  { host: "host3", slots: 2 },
-  { host: "host4", slots: 2 },
-];
+import { hostFixturePath as fixturePath, SCOOP_HOSTS, throwsConfig } from "../support/hosts.js";
 
 // SCOOP's environment subsets (test/tests_parser.py SGE_ENV / PBS_ENV), pointed at our fixtures.
 const SCOOP_SGE_ENV: Env = {
@@ -50,15 +39,6 @@ function memoryFs(files: Record<string, string>): { readFile: (p: string) => str
 
 /** A readFile that fails the test if called: for paths that must not touch the file system. */
 const noFs = (p: string): string => assert.fail(`unexpected read of ${p}`);
-
-function throwsConfig(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.match(err.message, re);
-    assert.ok(!err.message.includes("\n"), `message spans lines: ${err.message}`);
-    return true;
-  });
-}
 
 const SLURM_ENV: Env = { SLURM_JOB_NODELIST: "n[1-4]", SLURM_TASKS_PER_NODE: "2(x3),1" };
 

@@ -1,31 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { ConfigError } from "../../src/errors.js";
 import { checkHostName, hostsFromList, parseHostfile } from "../../src/launcher/hosts/index.js";
-
-const fixture = (name: string): string =>
-  readFileSync(fileURLToPath(new URL(`../fixtures/hosts/${name}`, import.meta.url)), "utf8");
-
-/** The logical content of SCOOP's three simulated host files (test/tests_parser.py, `hosts`). */
-const SCOOP_HOSTS = [
-  { host: "host1", slots: 8 },
-  { host: "host2", slots: 4 },
-  { host: "host3", slots: 2 },
-  { host: "host4", slots: 2 },
-];
-
-/** Asserts a one-line ConfigError whose message matches `re`. */
-function throwsConfig(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.code, "ERR_SCOOP_CONFIG");
-    assert.match(err.message, re);
-    assert.ok(!err.message.includes("\n"), `message spans lines: ${err.message}`);
-    return true;
-  });
-}
+import { hostFixture as fixture, SCOOP_HOSTS, throwsConfig } from "../support/hosts.js";
 
 test("SCOOP's hostfile vector, in the strict grammar, gives host1:8 host2:4 host3:2 host4:2", () => {
   assert.deepEqual(parseHostfile(fixture("hostfile.txt"), "hostfile.txt"), SCOOP_HOSTS);

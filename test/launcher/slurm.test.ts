@@ -1,21 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/errors.js";
 import {
   expandNodelist,
   hostsFromSlurm,
   MAX_EXPANDED_NODES,
   parseTasksPerNode,
 } from "../../src/launcher/hosts/index.js";
-
-function throwsConfig(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.match(err.message, re);
-    assert.ok(!err.message.includes("\n"), `message spans lines: ${err.message}`);
-    return true;
-  });
-}
+import { throwsConfig } from "../support/hosts.js";
 
 // SCOOP's parseSLURM vectors (test/tests_parser.py). SCOOP compared them as sets; we check order too.
 test("SCOOP vector n[1-4]", () => {
