@@ -138,6 +138,11 @@ export async function runWorker({ config, script, args }: WorkerInvocation): Pro
 
   let code: number;
   try {
+    // A worker that joined just as the pool ended has nothing to do: no need to load the script.
+    if (!config.isOrigin && !runtime.isRunning) {
+      await runtime.close();
+      return EXIT_OK;
+    }
     const mod = await importScript(url, registry);
     if (config.executes) runtime.startExecuting();
     if (config.isOrigin) {

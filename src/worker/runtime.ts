@@ -114,6 +114,7 @@ export class WorkerRuntime implements Runtime {
   private constRequestSeq = 0;
   private running = true;
   private shutdownListeners: Array<(code: number) => void> = [];
+  private brokerShutdownCode: number | undefined;
 
   constructor(o: WorkerRuntimeOptions) {
     this.conn = o.connection;
@@ -174,7 +175,10 @@ export class WorkerRuntime implements Runtime {
 
   /** Calls `listener(exitCode)` when the broker announces the end of the pool. */
   onShutdown(listener: (code: number) => void): void {
-    this.shutdownListeners.push(listener);
+    // The SHUTDOWN may already have come, e.g. with the WELCOME of a worker that joined as the
+    // origin finished: messages received early are delivered while this runtime is being built.
+    if (this.brokerShutdownCode !== undefined) listener(this.brokerShutdownCode);
+    else this.shutdownListeners.push(listener);
   }
 
   submit<R>(op: CallOp, fn: Function, payload: unknown[], extra?: Function, unary = false): Future<R> {
@@ -427,6 +431,7 @@ export class WorkerRuntime implements Runtime {
 
   private stopFromBroker(code: number): void {
     if (!this.running) return;
+    this.brokerShutdownCode = code;
     this.stop(new PoolClosedError("the pool was shut down by the broker"));
     for (const l of this.shutdownListeners) l(code);
   }
