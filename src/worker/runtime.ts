@@ -33,6 +33,9 @@ export interface WorkerRuntimeOptions {
 /** Tasks shorter than this (measured average) are kept on the submitting worker while nobody is idle. */
 const LOCAL_TASK_MAX_MS = 1;
 
+/** Submits of one turn sent as soon as this many are waiting. */
+const STREAM_SUBMITS = 256;
+
 /** Bytes per message, roughly: bigger batches are split so large arguments stream. */
 const MAX_BATCH_BYTES = 1024 * 1024;
 
@@ -211,7 +214,10 @@ export class WorkerRuntime implements Runtime {
     } else {
       this.submits.add(id, frames);
       this.unsent.add(id);
-      this.queueFlush();
+      // A long burst leaves in slices, so workers start on its head while its tail is still being
+      // submitted; a short one leaves whole at the end of this turn.
+      if (this.submits.length >= STREAM_SUBMITS) this.flush();
+      else this.queueFlush();
     }
     return future;
   }
