@@ -27,7 +27,10 @@ const OFFSET_WINDOW = 20;
 
 export type WorkerState = "starting" | "busy" | "idle" | "left" | "lost";
 
-export interface WorkerView {
+/** A worker's latest figures, as its TELEMETRY frames report them. */
+type ReportedFigures = Pick<TelemetryBatch, "done" | "failed" | "submitted" | "busyMs" | "running" | "queued" | "current" | "cpu" | "rss" | "heapUsed">;
+
+export interface WorkerView extends ReportedFigures {
   name: string;
   host: string;
   pid: number;
@@ -40,16 +43,6 @@ export interface WorkerView {
   leftAt: number | null;
   /** Broker time of its latest TELEMETRY frame, or null before the first. */
   lastReport: number | null;
-  done: number;
-  failed: number;
-  submitted: number;
-  busyMs: number;
-  running: number;
-  queued: number;
-  current: string | null;
-  cpu: number;
-  rss: number;
-  heapUsed: number;
 }
 
 export interface BarView {
