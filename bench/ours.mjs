@@ -27,7 +27,10 @@ export async function runOurs(workload, params) {
     await run([launcher, "-n", n, `${root}bench/workloads/empty.ts`]);
     return { figure: (performance.now() - t0) / 1000, unit: "s" };
   }
-  const out = await run([launcher, "-n", n, `${root}bench/workloads/job.ts`, workload, JSON.stringify(params)]);
+  const out =
+    workload === "W5p"
+      ? await run([`${root}bench/workloads/transfer.mjs`, JSON.stringify({ workers: Number(n), ...params })])
+      : await run([launcher, "-n", n, `${root}bench/workloads/job.ts`, workload, JSON.stringify(params)]);
   const line = out.trim().split("\n").pop();
   return JSON.parse(line);
 }

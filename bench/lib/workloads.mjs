@@ -13,6 +13,7 @@ export const SIZES = {
     W3: { n: 20 },
     W4: { tasks: 200, seed: 42 },
     W5: { tasks: 64, mib: 1 },
+    W5p: { tasks: 64, mib: 1 },
     W6: {},
   },
   quick: {
@@ -23,6 +24,7 @@ export const SIZES = {
     W3: { n: 10 },
     W4: { tasks: 20, seed: 42 },
     W5: { tasks: 8, mib: 1 },
+    W5p: { tasks: 8, mib: 1 },
     W6: {},
   },
 };
@@ -87,6 +89,9 @@ export function busy(ms) {
 }
 
 /** W5 payload k: 1 MiB of float64 whose values are small integers, so every sum is exact. */
+/** W1s: no-ops each pool runs before the timed burst, so JIT-compiled pools are measured warm. */
+export const W1S_WARM_TASKS = 20_000;
+
 export const W5_LEN = 131072; // 1 MiB / 8 bytes
 export function w5Payload(k, len = W5_LEN) {
   const a = new Float64Array(len);

@@ -73,6 +73,9 @@ const MAX_DISPATCH_BYTES = 1024 * 1024;
 /** At most this many tasks in one TASKS message, so one worker's batch cannot starve another. */
 const MAX_DISPATCH_BATCH = 4096;
 
+/** A worker holding fewer dispatched tasks than this can start a newly dispatched one about at once. */
+const NEARLY_FREE_HELD = 2;
+
 export interface BrokerStats {
   submitted: number;
   dispatched: number;
@@ -395,8 +398,9 @@ export class Broker extends EventEmitter {
         // Large tasks leave one or a few per message, so a worker starts on the first while the
         // rest of its share is still on the wire.
         while (ids.length < n && bytes < MAX_DISPATCH_BYTES) {
-          const task = this.queue.shift();
-          if (!task) break;
+          const head = this.queue.peek();
+          if (!head || (this.isOwnLargeTask(head, worker) && this.anotherNearlyFree(worker))) break;
+          const task = this.queue.shift()!;
           ids.push(task.id);
           counts.push(task.frames.length);
           for (const f of task.frames) {
@@ -405,7 +409,11 @@ export class Broker extends EventEmitter {
           }
           worker.held.set(task.id, task);
         }
-        if (ids.length === 0) break;
+        if (ids.length === 0) {
+          // Only its own large task was at the head: another hungry worker takes it this round.
+          if (this.queue.length > 0) continue;
+          break;
+        }
         worker.credit -= ids.length;
         worker.idle = false;
         this.workers.idle.delete(worker);
@@ -416,6 +424,25 @@ export class Broker extends EventEmitter {
       }
     }
     this.publishIdle();
+  }
+
+  /**
+   * A task with out-of-band binary frames that this very worker submitted: its submitter sent it
+   * away (busy, or moving the data was judged cheaper than waiting), so handing it back would move
+   * the data twice for nothing while another worker can start it about as soon.
+   */
+  private isOwnLargeTask(task: QueuedTask, worker: WorkerEntry): boolean {
+    return task.frames.length > 1 && submitterOf(task.id) === worker.index;
+  }
+
+  /**
+   * Another asking worker holds fewer than two of our tasks. Only then is a submitter's own large
+   * task kept from it: a worker with a long prefetch would otherwise take the whole burst while
+   * the submitter, which asks too, idles.
+   */
+  private anotherNearlyFree(worker: WorkerEntry): boolean {
+    for (const w of this.workers.hungry) if (w !== worker && w.held.size < NEARLY_FREE_HELD) return true;
+    return false;
   }
 
   private onResult(worker: WorkerEntry, ids: number[], counts: number[], frames: Buffer[]): void {

@@ -43,6 +43,12 @@ export class TaskQueue {
     this.live = this.items.length;
   }
 
+  /** The task {@link shift} would return, left in place. */
+  peek(): QueuedTask | undefined {
+    while (this.head < this.items.length && this.items[this.head] === undefined) this.head++;
+    return this.items[this.head];
+  }
+
   shift(): QueuedTask | undefined {
     while (this.head < this.items.length) {
       const t = this.items[this.head];

@@ -39,6 +39,8 @@ const PREFETCH_MS = 4;
 const MAX_PREFETCH = 2048;
 /** Two at hand even for long tasks: the next one is already here when the current one ends. */
 const MIN_PREFETCH = 2;
+/** Task time assumed before any is measured: short, so a new worker asks for a useful batch. */
+const INITIAL_TASK_MS = 0.05;
 
 export class TaskExecutor {
   /** Tasks handed over by the broker. */
@@ -52,7 +54,14 @@ export class TaskExecutor {
   private outstanding = 0;
   /** Started tasks whose promise has not settled. */
   private suspended = 0;
-  private avgTaskMs = 0.05;
+  private avgTaskMs = INITIAL_TASK_MS;
+  /** Like avgTaskMs, without first calls; undefined until a task has been measured warm. */
+  private typicalMs: number | undefined;
+  /** Functions this worker has run: a function's first call (compilation, cold caches) is not typical. */
+  private readonly warmFns = new WeakSet<Function>();
+  /** First calls in the current pump slice, left out of the measured average. */
+  private coldRuns = 0;
+  private coldMs = 0;
   private pumping = false;
   private reportedIdle = false;
   private stopped = true;
@@ -82,9 +91,20 @@ export class TaskExecutor {
     return this.ready.length + this.local.length;
   }
 
-  /** Measured synchronous time per task (moving average), in ms. */
+  /**
+   * Measured synchronous time per task (moving average), in ms; first calls count, so it errs long,
+   * which keeps prefetch modest.
+   */
   get averageTaskMs(): number {
     return this.avgTaskMs;
+  }
+
+  /**
+   * Time of a typical task, in ms: the moving average without each function's first call, which
+   * can take 10× more (compilation, cold caches); the initial guess until one has been measured.
+   */
+  get typicalTaskMs(): number {
+    return this.typicalMs ?? INITIAL_TASK_MS;
   }
 
   /** Local tasks (submitted here) not started yet. */
@@ -139,6 +159,8 @@ export class TaskExecutor {
   private pump(): void {
     const start = performance.now();
     let ran = 0;
+    this.coldRuns = 0;
+    this.coldMs = 0;
     while (!this.stopped) {
       const task = this.local.shift() ?? this.ready.shift();
       if (!task) break;
@@ -151,8 +173,13 @@ export class TaskExecutor {
       }
     }
     if (ran > 0) {
-      const per = (performance.now() - start) / ran;
-      this.avgTaskMs = this.avgTaskMs * 0.7 + per * 0.3;
+      const elapsed = performance.now() - start;
+      this.avgTaskMs = this.avgTaskMs * 0.7 + (elapsed / ran) * 0.3;
+      const warm = ran - this.coldRuns;
+      if (warm > 0) {
+        const per = (elapsed - this.coldMs) / warm;
+        this.typicalMs = this.typicalMs === undefined ? per : this.typicalMs * 0.7 + per * 0.3;
+      }
     }
     this.pumping = false;
     this.topUp();
@@ -209,6 +236,17 @@ export class TaskExecutor {
   }
 
   private execute(id: number, envelope: Envelope, fn: Function, reduceFn: Function | undefined): void {
+    if (this.warmFns.has(fn)) this.executeWarm(id, envelope, fn, reduceFn);
+    else {
+      this.warmFns.add(fn);
+      const t0 = performance.now();
+      this.executeWarm(id, envelope, fn, reduceFn);
+      this.coldRuns++;
+      this.coldMs += performance.now() - t0;
+    }
+  }
+
+  private executeWarm(id: number, envelope: Envelope, fn: Function, reduceFn: Function | undefined): void {
     this.onTaskStart?.(id, describeRef(envelope[1]));
     let r: unknown;
     try {

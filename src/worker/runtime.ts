@@ -12,6 +12,7 @@ import { CallOp, ResultStatus, type FunctionRef } from "../protocol/envelope.js"
 import { makeTaskId, MessageType, type Header, type WelcomeInfo } from "../protocol/messages.js";
 import type { BrokerConnection } from "./connection.js";
 import { TaskExecutor, type FunctionResolver } from "./executor.js";
+import { binaryBytes, splitBacklog, startsSoonerHere } from "./placement.js";
 
 export interface FunctionRegistry extends FunctionResolver {
   refOf(fn: Function): FunctionRef;
@@ -102,7 +103,9 @@ export class WorkerRuntime implements Runtime {
   private othersIdle = true;
   /** Tasks this worker submitted and runs itself; their results never leave the process. */
   private readonly localIds = new Set<number>();
-  private largeTurn = 0;
+  /** Bytes of binary data in tasks sent to other workers and not answered yet, by task id. */
+  private readonly shippedBytes = new Map<number, number>();
+  private shippedTotal = 0;
   /** Ids in the submit batch that has not left yet: a cancel then just drops them. */
   private readonly unsent = new Set<number>();
   private readonly executes: boolean;
@@ -192,6 +195,7 @@ export class WorkerRuntime implements Runtime {
     const id = makeTaskId(this.index, ++this.seq);
     const future = new Future<R>(id, fn.name || "anonymous", (f) => {
       this.pending.delete(f.id);
+      this.unship(f.id);
       if (this.localIds.delete(f.id)) this.executor.cancel([f.id]);
       else if (this.unsent.has(f.id)) (this.submits.dropped ??= new Set()).add(f.id);
       else {
@@ -204,22 +208,41 @@ export class WorkerRuntime implements Runtime {
     // travels), or when nobody else is idle and tasks are short (no round trip; the parent's worker
     // stays busy). Not for long tasks: one kept here is committed to this worker until its event
     // loop is free again, while a neighbour that runs dry meanwhile could have taken it.
-    // Large arguments also stay for this worker's share of a burst (one task in `size`): they would
-    // cross two sockets only to come back here.
-    const large = frames.length > 1 && ++this.largeTurn % Math.max(1, this.poolSize) === 0;
-    const local = this.executor.queued === 0 || large || (!this.othersIdle && this.executor.averageTaskMs < LOCAL_TASK_MAX_MS);
+    // Tasks carrying binary data (frames.length > 1) stay when this worker would finish its backlog
+    // before the data reached another one.
+    const local =
+      this.executor.queued === 0 ||
+      (frames.length > 1
+        ? startsSoonerHere(this.executor.localQueued, this.executor.typicalTaskMs, this.shippedTotal, binaryBytes(frames))
+        : !this.othersIdle && this.executor.averageTaskMs < LOCAL_TASK_MAX_MS);
     if (this.executes && this.running && local) {
       this.localIds.add(id);
       this.executor.acceptLocal(id, frames);
     } else {
-      this.submits.add(id, frames);
-      this.unsent.add(id);
+      this.sendAway(id, frames);
       // A long burst leaves in slices, so workers start on its head while its tail is still being
       // submitted; a short one leaves whole at the end of this turn.
       if (this.submits.length >= STREAM_SUBMITS) this.flush();
       else this.queueFlush();
     }
     return future;
+  }
+
+  private sendAway(id: number, frames: Buffer[]): void {
+    this.submits.add(id, frames);
+    this.unsent.add(id);
+    if (frames.length > 1) {
+      const bytes = binaryBytes(frames);
+      this.shippedBytes.set(id, bytes);
+      this.shippedTotal += bytes;
+    }
+  }
+
+  private unship(id: number): void {
+    const bytes = this.shippedBytes.get(id);
+    if (bytes === undefined) return;
+    this.shippedBytes.delete(id);
+    this.shippedTotal -= bytes;
   }
 
   private queueFlush(): void {
@@ -314,6 +337,7 @@ export class WorkerRuntime implements Runtime {
         break;
       case MessageType.Lost:
         header[1].forEach((id, i) => {
+          this.unship(id);
           const f = this.pending.get(id);
           this.pending.delete(id);
           const workers = /: (.*)$/.exec(header[2][i]!)?.[1]?.split(", ") ?? [];
@@ -336,6 +360,7 @@ export class WorkerRuntime implements Runtime {
   }
 
   private settle(id: number, frames: Buffer[]): void {
+    this.unship(id);
     const future = this.pending.get(id);
     if (!future) return; // cancelled, or a duplicate
     this.pending.delete(id);
@@ -351,15 +376,20 @@ export class WorkerRuntime implements Runtime {
     else future.reject(value);
   }
 
-  /** Someone is idle: hand the local tasks not started yet to the broker, keeping a fair share here. */
+  /**
+   * Someone is idle: hand the local tasks not started yet to the broker, keeping a fair share here,
+   * and also those with binary data that would start here before their data reached another worker.
+   */
   private shareBacklog(): void {
-    const backlog = this.executor.takeLocalBacklog(Math.max(1, Math.ceil(this.executor.localQueued / Math.max(1, this.poolSize))));
+    const keep = Math.max(1, Math.ceil(this.executor.localQueued / Math.max(1, this.poolSize)));
+    const backlog = this.executor.takeLocalBacklog(keep);
     if (backlog.length === 0) return;
-    for (const t of backlog) {
+    const { ship, stay } = splitBacklog(backlog, keep, this.executor.typicalTaskMs, this.shippedTotal);
+    for (const t of ship) {
       this.localIds.delete(t.id);
-      this.submits.add(t.id, t.frames);
-      this.unsent.add(t.id);
+      this.sendAway(t.id, t.frames);
     }
+    for (const t of stay) this.executor.acceptLocal(t.id, t.frames);
     this.queueFlush();
   }
 
@@ -453,6 +483,8 @@ export class WorkerRuntime implements Runtime {
     this.executor.stop();
     for (const f of this.pending.values()) f.reject(reason);
     this.pending.clear();
+    this.shippedBytes.clear();
+    this.shippedTotal = 0;
   }
 
   /** Flushes and closes the broker connection. */

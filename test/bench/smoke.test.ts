@@ -14,7 +14,7 @@ test("bench harness --quick runs every workload on every peer", { timeout: 180_0
   const r = spawnSync(process.execPath, ["bench/harness.mjs", "--quick", "--strict", "--out", out], { cwd: root, encoding: "utf8" });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   const record = JSON.parse(readFileSync(out, "utf8"));
-  assert.equal(record.rows.length, 10);
+  assert.equal(record.rows.length, 11);
   for (const row of record.rows as { id: string; cells: Record<string, { status: string; error?: string }> }[]) {
     assert.equal(row.cells.ours?.status, "ok", `${row.id}: our pool must run it (${row.cells.ours?.error ?? ""})`);
     for (const [peer, cell] of Object.entries(row.cells)) {

@@ -16,7 +16,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("-n 3: correct results, every worker took part, the distribution is printed at -v, IPC only, nothing left", async () => {
   const marker = uniqueMarker();
-  const r = await scoopRun(["-n", "3", "-vv", SPREAD, "60", marker]);
+  const r = await scoopRun(["-n", "3", "-vv", SPREAD, "60", marker, "3"]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.sum, Array.from({ length: 60 }, (_, i) => i * i).reduce((a, b) => a + b, 0));

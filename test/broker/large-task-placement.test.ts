@@ -1,0 +1,65 @@
+// Where the broker sends a task that carries binary frames: not back to the worker that submitted
+// it while another worker is asking (the data would cross two sockets for nothing), but still to
+// it once nobody else can take it. Two protocol-level peers on a real broker.
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { Dealer } from "zeromq";
+import { decodeHeader, encodeHeader, makeTaskId, MessageType, type Header } from "../../src/protocol/messages.js";
+import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../../src/version.js";
+import { killAll, startBroker, type Proc } from "../support/cluster.js";
+import { waitFor } from "../support/processes.js";
+
+const procs: Proc[] = [];
+const sockets: Dealer[] = [];
+after(() => {
+  for (const s of sockets) s.close();
+  killAll(procs);
+});
+
+/** A bare peer: handshakes, then records the task ids the broker hands it. */
+async function peer(address: string, name: string): Promise<{ index: number; got: number[]; send(h: Header, frames?: Buffer[]): Promise<void> }> {
+  const d = new Dealer({ linger: 0 });
+  sockets.push(d);
+  d.connect(address);
+  const hello = { protocol: PROTOCOL_VERSION, version: PACKAGE_VERSION, name, brokerName: "broker", origin: false, host: "test", pid: 1, executes: true };
+  await d.send([encodeHeader([MessageType.Hello, hello])]);
+  let index = -1;
+  const got: number[] = [];
+  const welcomed = new Promise<void>((resolve) => {
+    void (async () => {
+      for await (const frames of d) {
+        const h = decodeHeader(frames[0]!, frames.length - 1);
+        if (h[0] === MessageType.Welcome) {
+          index = h[1].index;
+          resolve();
+        } else if (h[0] === MessageType.Tasks) {
+          got.push(...h[1]);
+        }
+      }
+    })().catch(() => {});
+  });
+  await welcomed;
+  return { index, got, send: (h, frames = []) => d.send([encodeHeader(h), ...frames]) };
+}
+
+test("a task with binary frames goes to another asking worker first, and back to its submitter only when no one else asks", async () => {
+  const broker = await startBroker(["--name", "broker"]);
+  procs.push(broker);
+  const a = await peer(broker.taskAddress, "a");
+  const b = await peer(broker.taskAddress, "b");
+  // a asks first (so a plain split would serve it first) and for more than b.
+  await a.send([MessageType.Request, 10, 0]);
+  await b.send([MessageType.Request, 2, 0]);
+  await new Promise((r) => setTimeout(r, 100));
+  const ids = [1, 2, 3, 4].map((seq) => makeTaskId(a.index, seq));
+  const frames = ids.flatMap(() => [Buffer.from("envelope"), Buffer.alloc(64 * 1024, 7)]);
+  await a.send([MessageType.Submit, ids, [2, 2, 2, 2]], frames);
+  await waitFor(() => a.got.length + b.got.length === 4, { timeout: 5_000, what: "all four tasks dispatched" });
+  assert.deepEqual(b.got, ids.slice(0, 2), "b, asking, takes a's data-carrying tasks while it has credit");
+  assert.deepEqual(a.got, ids.slice(2), "the rest go back to a: nobody else asks");
+
+  // A task without binary frames is shared as usual: a asks first, so it gets it.
+  const small = makeTaskId(a.index, 5);
+  await a.send([MessageType.Submit, [small], [1]], [Buffer.from("envelope")]);
+  await waitFor(() => a.got.includes(small), { timeout: 5_000, what: "the small task to go to a" });
+});

@@ -1,0 +1,87 @@
+// The rules that place a task carrying binary data (src/worker/placement.ts) and the task-time
+// estimate they use (TaskExecutor.typicalTaskMs). Pure logic: no pool.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { encodeValue } from "../../src/protocol/codec.js";
+import { binaryBytes, splitBacklog, startsSoonerHere, TRANSFER_BYTES_PER_MS } from "../../src/worker/placement.js";
+import { TaskExecutor } from "../../src/worker/executor.js";
+import { createLogger } from "../../src/log.js";
+
+const MiB = 1024 * 1024;
+const task = (mib: number) => ({ frames: mib ? [Buffer.alloc(8), Buffer.alloc(mib * MiB)] : [Buffer.alloc(8)] });
+
+test("a task with data starts here when the backlog ahead is shorter than moving its data", () => {
+  const msPerMiB = MiB / TRANSFER_BYTES_PER_MS;
+  assert.equal(startsSoonerHere(0, 50, 0, MiB), true, "nothing ahead: here");
+  assert.equal(startsSoonerHere(5, 0.1, 0, MiB), 5 * 0.1 <= msPerMiB, "cheap tasks ahead: here");
+  assert.equal(startsSoonerHere(1, 50, 0, MiB), false, "one long task ahead: elsewhere");
+  // Data already shipped delays the next shipment: after 10 MiB in flight, a backlog of 5 ms wins.
+  assert.equal(startsSoonerHere(50, 0.1, 0, MiB), false);
+  assert.equal(startsSoonerHere(50, 0.1, 10 * MiB, MiB), true);
+});
+
+test("a burst of cheap tasks on 1 MiB arrays: most stay, a few are shipped while shipping is quicker", () => {
+  let ahead = 0;
+  let shipped = 0;
+  const here: number[] = [];
+  for (let i = 0; i < 64; i++) {
+    if (startsSoonerHere(ahead, 0.12, shipped, MiB)) {
+      here.push(i);
+      ahead++;
+    } else shipped += MiB;
+  }
+  assert.ok(here.length >= 56 && here.length < 64, `${here.length} of 64 stay`);
+});
+
+test("splitBacklog hands over every task without data, and those with data only when moving them is quicker", () => {
+  const backlog = [task(0), task(1), task(0), task(1), task(1)];
+  // Long tasks: everything past `keep` goes.
+  assert.deepEqual(splitBacklog(backlog, 2, 50, 0), { ship: backlog, stay: [] });
+  // Cheap tasks: the plain ones go, the data-carrying ones stay.
+  const cheap = splitBacklog(backlog, 2, 0.01, 0);
+  assert.deepEqual(cheap.ship, [backlog[0], backlog[2]]);
+  assert.deepEqual(cheap.stay, [backlog[1], backlog[3], backlog[4]]);
+  // In between (3 ms of tasks ahead): each one shipped makes the next one's trip longer, until the
+  // third would arrive no sooner than it starts here.
+  const mid = splitBacklog([task(1), task(1), task(1)], 3, 1, 0);
+  assert.equal(mid.ship.length, 2);
+  assert.equal(mid.stay.length, 1);
+  assert.equal(binaryBytes(task(2).frames), 2 * MiB);
+});
+
+test("typicalTaskMs leaves out a function's first call; averageTaskMs keeps it", async () => {
+  let calls = 0;
+  function slowFirst(): number {
+    const end = performance.now() + (calls++ === 0 ? 30 : 0.2);
+    while (performance.now() < end);
+    return 1;
+  }
+  const ref = { m: "test", n: "slowFirst" };
+  const registry = {
+    refOfClass: () => undefined,
+    classOf: () => undefined,
+    resolveCached: () => slowFirst,
+    resolve: async () => slowFirst,
+  };
+  const done: number[] = [];
+  const executor = new TaskExecutor({
+    registry,
+    workerName: "test",
+    logger: createLogger("test", "error"),
+    sendResult: (id) => done.push(id),
+    requestTasks: () => {},
+  });
+  executor.start();
+  const frames = () => encodeValue([0, ref, [], null, false], registry);
+  assert.equal(executor.typicalTaskMs, 0.05, "before any measure: the initial guess");
+  executor.acceptLocal(1, frames());
+  while (done.length < 1) await new Promise((r) => setImmediate(r));
+  assert.equal(executor.typicalTaskMs, 0.05, "a first call alone measures nothing typical");
+  assert.ok(executor.averageTaskMs > 5, `the average counts it: ${executor.averageTaskMs}`);
+  for (let id = 2; id <= 6; id++) {
+    executor.acceptLocal(id, frames());
+    while (done.length < id) await new Promise((r) => setImmediate(r));
+  }
+  assert.ok(executor.typicalTaskMs > 0.15 && executor.typicalTaskMs < 2, `typical: ${executor.typicalTaskMs}`);
+  executor.stop();
+});
