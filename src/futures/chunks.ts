@@ -238,7 +238,15 @@ export class ChunkEngine {
   }
 
   private fillSync(): void {
+    const take = this.unary ? this.source.takeValues : undefined;
     while (!this.exhausted && !this.closed && this.inFlight.size < this.window) {
+      if (take) {
+        const values = take.call(this.source, this.chunkSize);
+        if (values.length < this.chunkSize) this.exhausted = true;
+        if (values.length === 0) break;
+        this.submit(values);
+        continue;
+      }
       const payload: unknown[] = [];
       while (payload.length < this.chunkSize) {
         const t = this.source.next() as unknown[] | undefined;

@@ -11,6 +11,11 @@ export interface TupleSource {
   readonly sync: boolean;
   /** Next argument tuple, or undefined at the end. A promise only when some input is async. */
   next(): unknown[] | undefined | Promise<unknown[] | undefined>;
+  /**
+   * With one synchronous input only: its next `n` values as they are (no tuples), fewer only at
+   * the end. A chunk of a plain array is one slice.
+   */
+  takeValues?(n: number): unknown[];
   close(): void;
 }
 
@@ -49,6 +54,7 @@ export function zipSource(call: string, iterables: unknown[]): TupleSource {
       }
     }
   };
+  if (its.length === 1 && !its[0]!.async) return singleSource(iterables[0] as Iterable<unknown>, its[0]!.it as Iterator<unknown>, close);
   if (its.every((x) => !x.async)) {
     const sync = its.map((x) => x.it as Iterator<unknown>);
     return {
@@ -88,5 +94,54 @@ export function zipSource(call: string, iterables: unknown[]): TupleSource {
       return tuple;
     },
     close,
+  };
+}
+
+/** One synchronous input: tuples of one, or plain values by the chunk (a slice when it is an array). */
+function singleSource(input: Iterable<unknown>, it: Iterator<unknown>, close: () => void): TupleSource {
+  let finished = false;
+  const end = () => {
+    finished = true;
+    close();
+  };
+  // A plain array iterated the standard way reads each index when it gets there: slicing at the
+  // same moment sees the same elements.
+  const array = Array.isArray(input) && input[Symbol.iterator] === Array.prototype[Symbol.iterator] ? (input as unknown[]) : undefined;
+  let at = 0;
+  return {
+    sync: true,
+    next() {
+      if (finished) return undefined;
+      if (array) {
+        if (at >= array.length) return end(), undefined;
+        return [array[at++]];
+      }
+      const r = it.next();
+      if (r.done) return end(), undefined;
+      return [r.value];
+    },
+    takeValues(n) {
+      if (finished) return [];
+      if (array) {
+        const out = array.slice(at, at + n);
+        at += out.length;
+        if (out.length < n) end();
+        return out;
+      }
+      const out: unknown[] = [];
+      while (out.length < n) {
+        const r = it.next();
+        if (r.done) {
+          end();
+          break;
+        }
+        out.push(r.value);
+      }
+      return out;
+    },
+    close: () => {
+      finished = true;
+      close();
+    },
   };
 }

@@ -23,6 +23,7 @@ import {
   encodeControl,
   LineSplitter,
   profileArgs,
+  collectProfile,
   signalGroup,
   spawnWorker,
   workerEnvironment,
@@ -149,6 +150,7 @@ async function run(c: AgentConfig): Promise<void> {
       send({ t: "err", w: w.name, l: `scoop: cannot start ${c.node || process.execPath} on ${hostname()}: ${e.message}` });
     });
     child.once("close", (code, signal) => {
+      if (c.profileDir) collectProfile(c.profileDir, w.name);
       children.delete(w.name);
       if (w.origin) originStatus = exitStatus(code, signal);
       send({ t: "exit", w: w.name, code, signal });

@@ -33,6 +33,7 @@ import {
   LIFELINE,
   LineSplitter,
   profileArgs,
+  collectProfile,
   signalGroup,
   spawnWorker,
   TRACE_DIR_VAR,
@@ -392,7 +393,10 @@ class LaunchRun {
       child.once("error", (e) => {
         state.pending.push(`cannot run ${this.o.nice !== undefined ? "nice" : node}: ${e.message}`);
       });
-      child.once("close", (code, signal) => this.onWorkerExit(state, code, signal));
+      child.once("close", (code, signal) => {
+        if (profileDir) collectProfile(profileDir, w.name);
+        this.onWorkerExit(state, code, signal);
+      });
       this.log.debug(`started ${w.name} on ${h.host} (pid ${child.pid})`);
     }
   }

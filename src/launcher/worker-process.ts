@@ -10,6 +10,8 @@
  *   its launcher.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { constants } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -45,9 +47,33 @@ export function workerArgv(c: WorkerCommand): string[] {
   return c.nice === undefined ? node : ["nice", "-n", String(c.nice), ...node];
 }
 
-/** V8 CPU profile flags for one worker writing `<dir>/<name>.cpuprofile`. */
+/**
+ * V8 CPU profile flags for one worker. Every thread of a process started with --cpu-prof writes a
+ * profile (the module loader's and the heartbeat's too), and with one fixed file name the last
+ * thread to end would win: each writes into the worker's own folder, and {@link collectProfile}
+ * keeps the main thread's.
+ */
 export function profileArgs(dir: string, name: string): string[] {
-  return ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-name", `${name}.cpuprofile`];
+  return ["--cpu-prof", "--cpu-prof-dir", threadProfilesDir(dir, name)];
+}
+
+function threadProfilesDir(dir: string, name: string): string {
+  return join(dir, `.${name}.threads`);
+}
+
+/** V8's default profile name, CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main one. */
+const MAIN_THREAD_PROFILE = /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/;
+
+/** Once a profiled worker has exited: its main thread's profile becomes `<dir>/<name>.cpuprofile`. */
+export function collectProfile(dir: string, name: string): void {
+  const threads = threadProfilesDir(dir, name);
+  try {
+    const main = readdirSync(threads).filter((f) => MAIN_THREAD_PROFILE.test(f)).sort().at(-1);
+    if (main) renameSync(join(threads, main), join(dir, `${name}.cpuprofile`));
+  } catch {
+    // no profile: the worker was killed before it could write one
+  }
+  rmSync(threads, { recursive: true, force: true });
 }
 
 export interface WorkerEnv {

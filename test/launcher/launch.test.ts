@@ -96,8 +96,12 @@ test("--debug writes per-worker task traces and broker samples; --profile one .c
   // (a worker may keep some of its own tasks without the broker: at most 12 went through it)
   assert.ok(last.completed === last.submitted && last.submitted >= 1 && last.submitted <= 12 && last.workers === 2, JSON.stringify(last));
   assert.deepEqual(readdirSync(profile).sort(), ["origin.cpuprofile", "w1.cpuprofile"]);
-  const prof = JSON.parse(readFileSync(join(profile, "w1.cpuprofile"), "utf8"));
-  assert.ok(Array.isArray(prof.nodes) && prof.nodes.length > 0);
+  // The main thread's profile (where tasks run), not one of the helper threads' (module loader,
+  // heartbeat), which write profiles too.
+  for (const w of ["origin", "w1"]) {
+    const prof = JSON.parse(readFileSync(join(profile, `${w}.cpuprofile`), "utf8")) as { nodes: { callFrame: { functionName: string } }[] };
+    assert.ok(prof.nodes.some((n) => n.callFrame.functionName === "facts"), `${w}: the task function is in the profile`);
+  }
 });
 
 test("Ctrl-C in the middle of a run stops every worker within 2 s, exit 130, no process left", async () => {
