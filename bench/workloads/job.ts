@@ -1,6 +1,6 @@
 // Our side of each workload, run as an ordinary scoop program: `main(workload, paramsJson)` warms
 // the pool once (untimed), times the workload, and prints one JSON line {figure, unit, detail}.
-import { futures } from "scoop";
+import { futures, scoop } from "scoop";
 import { busy, checksum, fibCalls, spin, W1S_WARM_TASKS, w4Durations, w5Payload } from "../lib/workloads.mjs";
 
 export function inc(x: number): number {
@@ -9,6 +9,22 @@ export function inc(x: number): number {
 
 export function noop(): number {
   return 0;
+}
+
+export function whoRuns(): string {
+  return scoop.workerName;
+}
+
+/**
+ * Pool start-up is no part of any figure but W6, as for the other peers (whose warm-up reaches
+ * every thread): wait until every worker has joined and run a task.
+ */
+async function warmPool(workers: number): Promise<void> {
+  const seen = new Set<string>();
+  for (const end = Date.now() + 30_000; seen.size < workers && Date.now() < end; ) {
+    for (const w of await Promise.all(Array.from({ length: 4 * workers }, () => futures.submit(whoRuns)))) seen.add(w);
+    if (seen.size < workers) await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export function spinTask(loops: number, seed: number): number {
@@ -104,5 +120,7 @@ export async function main(argv: string[]): Promise<void> {
   const [workload, json] = argv;
   const run = workloads[workload!];
   if (!run) throw new Error(`unknown workload ${workload}`);
-  console.log(JSON.stringify(await run(JSON.parse(json ?? "{}") as Params)));
+  const params = JSON.parse(json ?? "{}") as Params;
+  await warmPool(params.workers ?? 2);
+  console.log(JSON.stringify(await run(params)));
 }

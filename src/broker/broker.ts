@@ -388,7 +388,10 @@ export class Broker extends EventEmitter {
     const hungry = this.workers.hungry;
     while (this.queue.length > 0 && hungry.size > 0) {
       const share = Math.max(1, Math.ceil(this.queue.length / hungry.size));
-      for (const worker of [...hungry]) {
+      // Fewer tasks than asking workers: the ones holding the fewest go first (join the shortest
+      // queue), so a task does not wait behind others while a neighbour has less to do.
+      const order = this.queue.length < hungry.size ? [...hungry].sort((a, b) => a.held.size - b.held.size) : [...hungry];
+      for (const worker of order) {
         if (this.queue.length === 0) break;
         const n = Math.min(worker.credit, share, MAX_DISPATCH_BATCH);
         const ids: number[] = [];

@@ -1,6 +1,7 @@
-// Where the broker sends a task that carries binary frames: not back to the worker that submitted
-// it while another worker is asking (the data would cross two sockets for nothing), but still to
-// it once nobody else can take it. Two protocol-level peers on a real broker.
+// Which asking worker the broker hands a task to: the one holding the fewest tasks when not all can
+// get one; and a task that carries binary frames not back to the worker that submitted it while
+// another worker is nearly free (the data would cross two sockets for nothing), but still to it
+// once nobody else can take it. Protocol-level peers on a real broker.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Dealer } from "zeromq";
@@ -62,4 +63,29 @@ test("a task with binary frames goes to another asking worker first, and back to
   const small = makeTaskId(a.index, 5);
   await a.send([MessageType.Submit, [small], [1]], [Buffer.from("envelope")]);
   await waitFor(() => a.got.includes(small), { timeout: 5_000, what: "the small task to go to a" });
+});
+
+test("with fewer tasks than asking workers, the worker holding the fewest gets the next one", async () => {
+  const broker = await startBroker(["--name", "broker"]);
+  procs.push(broker);
+  const a = await peer(broker.taskAddress, "a");
+  const b = await peer(broker.taskAddress, "b");
+  const c = await peer(broker.taskAddress, "c"); // c only submits
+  await a.send([MessageType.Request, 10, 0]);
+  await b.send([MessageType.Request, 10, 0]);
+  await new Promise((r) => setTimeout(r, 100));
+  const id = (seq: number) => makeTaskId(c.index, seq);
+  const envelope = () => [Buffer.from("envelope")];
+  // Three tasks, two asking workers: one gets two of them and now holds more.
+  await c.send([MessageType.Submit, [id(1), id(2), id(3)], [1, 1, 1]], [...envelope(), ...envelope(), ...envelope()]);
+  await waitFor(() => a.got.length + b.got.length === 3, { timeout: 5_000, what: "three tasks dispatched" });
+  const [busier, lighter] = a.got.length > b.got.length ? [a, b] : [b, a];
+  assert.equal(busier.got.length, 2);
+  // One task at a time from now on: each goes to the one holding fewer, whatever the turn order.
+  for (let seq = 4; seq <= 6; seq++) {
+    await c.send([MessageType.Submit, [id(seq)], [1]], envelope());
+    await waitFor(() => a.got.length + b.got.length === seq, { timeout: 5_000, what: `task ${seq} dispatched` });
+  }
+  assert.equal(lighter.got.length, 3, `${JSON.stringify({ a: a.got.length, b: b.got.length })}: the lighter one catches up first`);
+  assert.equal(busier.got.length, 3);
 });
