@@ -56,6 +56,11 @@ export interface BrokerOptions {
    * telemetry and message bytes are counted; without, none of that happens.
    */
   observer?: BrokerObserver;
+  /**
+   * Also bind in-process endpoints ({@link Broker.inprocAddresses}) for a client living in this
+   * process (Pool.start): messages then pass between the two as pointers, not through the kernel.
+   */
+  inproc?: boolean;
 }
 
 /** What the broker tells an observer. Called synchronously; an observer must not throw or block. */
@@ -126,6 +131,8 @@ export class Broker extends EventEmitter {
   private readonly observer: BrokerObserver | undefined;
   taskAddress = "";
   metaAddress = "";
+  /** The in-process endpoints, when started with `inproc`. */
+  inprocAddresses: { task: string; meta: string } | undefined;
 
   private constructor(private readonly options: BrokerOptions) {
     super();
@@ -180,6 +187,13 @@ export class Broker extends EventEmitter {
     await this.publisher.bind(this.options.metaEndpoint ?? endpoint(this.options.metaPort));
     this.taskAddress = this.publicAddress(this.router.lastEndpoint!);
     this.metaAddress = this.publicAddress(this.publisher.lastEndpoint!);
+    if (this.options.inproc) {
+      const base = `inproc://scoop-${this.name}-${randomBytes(6).toString("hex")}`;
+      const inproc = { task: `${base}-task`, meta: `${base}-meta` };
+      await this.router.bind(inproc.task);
+      await this.publisher.bind(inproc.meta);
+      this.inprocAddresses = inproc;
+    }
   }
 
   /** A wildcard bind is reachable under the host's name, which is what remote workers need to be told. */

@@ -157,6 +157,7 @@ export class Pool {
     try {
       broker = await Broker.start({
         name: `pool-${process.pid}`,
+        inproc: true,
         logger: createLogger("pool broker", o.logLevel),
         ...(observation ? { observer: observation.observer } : {}),
       });
@@ -195,6 +196,7 @@ export class Pool {
     const connection = new BrokerConnection({
       brokerAddress: broker.taskAddress,
       metaAddress: broker.metaAddress,
+      ...(broker.inprocAddresses ? { inproc: broker.inprocAddresses } : {}),
       connectTimeout: o.startTimeout,
       logger: log,
       onBrokerLost: (reason) => runtime?.brokerLost(reason),

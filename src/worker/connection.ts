@@ -22,6 +22,12 @@ export interface ConnectionOptions {
   connectTimeout: number;
   /** CurveZMQ keys of the pool, when it runs with them. */
   keys?: PoolKeys;
+  /**
+   * In-process endpoints of a broker that lives in this process: the task and meta sockets connect
+   * there (no copies through the kernel); the heartbeat thread, which has a ZeroMQ context of its
+   * own, still uses brokerAddress and metaAddress.
+   */
+  inproc?: { task: string; meta: string };
   /** Called once when the broker stops answering (heartbeat timeout) or drops this worker. */
   onBrokerLost?: (reason: string) => void;
 }
@@ -56,9 +62,9 @@ export class BrokerConnection {
   async open(): Promise<Welcome> {
     const { brokerAddress, metaAddress, connectTimeout } = this.options;
     const hello: HelloInfo = { protocol: PROTOCOL_VERSION, version: PACKAGE_VERSION, host: hostname(), pid: process.pid, ...this.options.hello };
-    this.sub.connect(metaAddress);
+    this.sub.connect(this.options.inproc?.meta ?? metaAddress);
     this.sub.subscribe();
-    this.dealer.connect(brokerAddress);
+    this.dealer.connect(this.options.inproc?.task ?? brokerAddress);
     this.out.write([encodeHeader([MessageType.Hello, hello])]);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
