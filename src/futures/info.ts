@@ -20,7 +20,10 @@ export interface ScoopInfo {
   readonly workerName: string;
   /** The name of the broker this worker is connected to (`BROKER_NAME`; `"broker"` by default). */
   readonly brokerName: string;
-  /** Number of workers executing tasks in the pool (the origin included when it executes tasks). */
+  /**
+   * Number of workers executing tasks in the pool (the origin included when it executes tasks). A
+   * worker counts once it joined; it loads the script after that, so it takes tasks a little later.
+   */
   readonly size: number;
   /**
    * Levelled logger (`debug`, `info`, `warn`, `error`; threshold from `SCOOP_LOG_LEVEL`, default

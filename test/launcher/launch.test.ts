@@ -73,9 +73,11 @@ test("--debug writes per-worker task traces and broker samples; --profile one .c
   const records = ["origin", "w1"].flatMap((w) =>
     readFileSync(join(debug, `${w}.jsonl`), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>),
   );
-  const starts = records.filter((x) => x.ev === "start");
-  const ends = records.filter((x) => x.ev === "end");
-  const submits = records.filter((x) => x.ev === "submit");
+  // The facts tasks (the fixture first runs a few whoRuns tasks until both workers answer).
+  const factIds = new Set(records.filter((x) => x.ev === "submit" && /facts/.test(String(x.fn))).map((x) => x.id));
+  const starts = records.filter((x) => x.ev === "start" && factIds.has(x.id));
+  const ends = records.filter((x) => x.ev === "end" && factIds.has(x.id));
+  const submits = records.filter((x) => x.ev === "submit" && factIds.has(x.id));
   assert.equal(submits.length, 12);
   assert.equal(starts.length, 12);
   assert.equal(ends.length, 12);
@@ -93,8 +95,9 @@ test("--debug writes per-worker task traces and broker samples; --profile one .c
   const samples = readFileSync(join(debug, "broker.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.ok(samples.length >= 1 && samples.every((s) => typeof s.queue === "number"));
   const last = samples.at(-1);
-  // (a worker may keep some of its own tasks without the broker: at most 12 went through it)
-  assert.ok(last.completed === last.submitted && last.submitted >= 1 && last.submitted <= 12 && last.workers === 2, JSON.stringify(last));
+  // (a worker may keep some of its own tasks without the broker: not every task went through it)
+  const all = records.filter((x) => x.ev === "submit").length;
+  assert.ok(last.completed === last.submitted && last.submitted >= 1 && last.submitted <= all && last.workers === 2, JSON.stringify(last));
   assert.deepEqual(readdirSync(profile).sort(), ["origin.cpuprofile", "w1.cpuprofile"]);
   // The main thread's profile (where tasks run), not one of the helper threads' (module loader,
   // heartbeat), which write profiles too.
