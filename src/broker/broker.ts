@@ -604,13 +604,17 @@ export class Broker extends EventEmitter {
   }
 
   /** Flushes what is queued for sending, then closes both sockets. */
-  async close(): Promise<void> {
+  /**
+   * Closes both sockets once what was queued is handed to libzmq. `peersGone`: the caller knows
+   * every worker process has exited (the launcher does), so nobody is left to read a last message.
+   */
+  async close(options: { peersGone?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     clearInterval(this.monitor);
     await Promise.race([Promise.all([this.routerOut.idle(), this.pubOut.idle()]), new Promise((r) => setTimeout(r, 1000))]);
     // "Handed to libzmq" is not "on the wire": give its I/O thread a moment before the process may
     // exit, or a loaded machine can lose the last SHUTDOWN and leave a worker waiting for a timeout.
-    if (this.shutdownCode !== undefined) await new Promise((r) => setTimeout(r, 150));
+    if (this.shutdownCode !== undefined && !options.peersGone) await new Promise((r) => setTimeout(r, 150));
     this.closed = true;
     this.router.close();
     this.publisher.close();

@@ -207,7 +207,7 @@ class LaunchRun {
       for (const [sig, h] of this.signalHandlers) process.off(sig, h);
       this.killEverything();
       await this.observation?.close();
-      if (this.broker) await this.broker.close();
+      if (this.broker) await this.broker.close({ peersGone: this.allGone() });
       if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
       if (this.logFd !== undefined) closeSync(this.logFd);
     }
