@@ -78,6 +78,12 @@ const MAX_DISPATCH_BYTES = 1024 * 1024;
 /** At most this many tasks in one TASKS message, so one worker's batch cannot starve another. */
 const MAX_DISPATCH_BATCH = 4096;
 
+/**
+ * A worker holding this many tasks is asked to give some back for an idle one. Fewer: one running
+ * and one waiting is the normal prefetch, and moving the waiting one would only trade places.
+ */
+const MIN_HELD_TO_RELEASE = 3;
+
 /** A worker holding fewer dispatched tasks than this can start a newly dispatched one about at once. */
 const NEARLY_FREE_HELD = 2;
 
@@ -92,6 +98,8 @@ export interface BrokerStats {
   requeued: number;
   /** Tasks given up (WorkerLostError) after too many losses. */
   givenUp: number;
+  /** Tasks a worker handed back unstarted (RELEASE) so that an idle one could run them. */
+  released: number;
   /** Bytes received and sent on the task socket; counted only when an observer is set. */
   bytesIn: number;
   bytesOut: number;
@@ -124,6 +132,7 @@ export class Broker extends EventEmitter {
     unknownPeers: 0,
     refused: 0,
     requeued: 0,
+    released: 0,
     givenUp: 0,
     bytesIn: 0,
     bytesOut: 0,
@@ -262,6 +271,9 @@ export class Broker extends EventEmitter {
       case MessageType.Cancel:
         this.onCancel(worker, header[1]);
         break;
+      case MessageType.Returned:
+        this.onReturned(worker, header[1]);
+        break;
 
       case MessageType.SetConst:
         this.onSetConst(worker, header[1], header[2], frames.slice(2));
@@ -358,6 +370,42 @@ export class Broker extends EventEmitter {
     worker.idle = idle && worker.credit > 0;
     if (worker.idle) this.workers.idle.add(worker);
     else this.workers.idle.delete(worker);
+    this.dispatch();
+    if (worker.idle && this.queue.length === 0) this.releaseFor(worker);
+  }
+
+  /**
+   * `idle` has nothing to run and nothing is queued: the worker holding the most tasks hands back
+   * half of those it has not started (they wait in its prefetch while `idle` could run them now).
+   * The broker still has their frames, so only ids travel.
+   */
+  private releaseFor(idle: WorkerEntry): void {
+    let victim: WorkerEntry | undefined;
+    for (const w of this.workers.executors()) {
+      if (w !== idle && !w.releasing && w.held.size >= MIN_HELD_TO_RELEASE && (!victim || w.held.size > victim.held.size)) victim = w;
+    }
+    if (!victim) return;
+    victim.releasing = true;
+    this.send(victim, [MessageType.Release, Math.floor(victim.held.size / 2)]);
+  }
+
+  private onReturned(worker: WorkerEntry, ids: number[]): void {
+    worker.releasing = false;
+    const back: QueuedTask[] = [];
+    for (const id of ids) {
+      // Not held any more (cancelled, or requeued): nothing to give back.
+      const task = worker.held.get(id);
+      if (!task) continue;
+      worker.held.delete(id);
+      back.push(task);
+    }
+    if (back.length === 0) return;
+    this.stats.released += back.length;
+    this.queue.unshiftAll(back);
+    // Not straight back to the worker that returned them: it may still have credit.
+    const asked = this.workers.hungry.delete(worker);
+    this.dispatch();
+    if (asked && worker.credit > 0) this.workers.hungry.add(worker);
     this.dispatch();
   }
 

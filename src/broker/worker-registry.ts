@@ -19,6 +19,8 @@ export interface WorkerEntry {
   lastSeen: number;
   /** The worker said it has nothing to run (and has credit): new work should go to it. */
   idle: boolean;
+  /** A RELEASE was sent to it and its RETURNED answer has not come yet. */
+  releasing: boolean;
 }
 
 export class WorkerRegistry {
@@ -58,6 +60,7 @@ export class WorkerRegistry {
       tasksDone: 0,
       lastSeen: now,
       idle: false,
+      releasing: false,
     };
     this.byKey.set(entry.key, entry);
     this.byName.set(hello.name, entry);

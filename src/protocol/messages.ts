@@ -38,6 +38,13 @@ export const enum MessageType {
    * errors, CPU, memory, map progress) for the broker's observer. Never routed anywhere.
    */
   Telemetry = 19,
+  /**
+   * Broker → worker: an idle worker is waiting and nothing is queued; give back up to n tasks that
+   * you were handed and have not started.
+   */
+  Release = 20,
+  /** Worker → broker, answering RELEASE: the ids it gives back (their frames are still held there). */
+  Returned = 21,
 }
 
 /** What a worker says about itself when it connects. */
@@ -99,7 +106,9 @@ export type Header =
   | [MessageType.Info, PoolInfo]
   | [MessageType.Lost, number[], string[]]
   | [MessageType.Idle, number]
-  | [MessageType.Telemetry];
+  | [MessageType.Telemetry]
+  | [MessageType.Release, number]
+  | [MessageType.Returned, number[]];
 
 const headerPackr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -197,6 +206,12 @@ export function decodeHeader(frame: Buffer, payloadFrames: number): Header {
       return h as Header;
     case MessageType.Telemetry:
       if (h.length !== 1 || payloadFrames !== 1) bad("TELEMETRY");
+      return h as Header;
+    case MessageType.Release:
+      if (!isUint(h[1]) || h[1] < 1 || payloadFrames !== 0) bad("RELEASE");
+      return h as Header;
+    case MessageType.Returned:
+      if (!isUintArray(h[1]) || payloadFrames !== 0) bad("RETURNED");
       return h as Header;
     default:
       throw new ProtocolError(`unknown message type ${String(h[0])}`);

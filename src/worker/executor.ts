@@ -127,6 +127,19 @@ export class TaskExecutor {
     });
   }
 
+  /**
+   * Gives back up to `n` tasks the broker handed over and that have not started, newest first (the
+   * ones this worker would reach last). Returns their ids.
+   */
+  release(n: number): number[] {
+    const out = this.ready.drainFrom(Math.max(0, this.ready.length - n));
+    for (const t of out) {
+      this.queuedIds.delete(t.id);
+      this.cancelled.delete(t.id);
+    }
+    return out.map((t) => t.id);
+  }
+
   get inFlight(): number {
     return this.suspended;
   }

@@ -315,6 +315,10 @@ export class WorkerRuntime implements Runtime {
       case MessageType.Cancel:
         this.executor.cancel(header[1]);
         break;
+      case MessageType.Release:
+        // Answered at once and always, even with no id: the broker waits for it before asking again.
+        this.conn.send([MessageType.Returned, this.executor.release(header[1])]);
+        break;
       case MessageType.Const:
         header[1].forEach((name, i) => this.storeConst(name, payload[i]!));
         break;

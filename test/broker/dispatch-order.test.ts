@@ -17,8 +17,11 @@ after(() => {
   killAll(procs);
 });
 
-/** A bare peer: handshakes, then records the task ids the broker hands it. */
-async function peer(address: string, name: string): Promise<{ index: number; got: number[]; send(h: Header, frames?: Buffer[]): Promise<void> }> {
+/** A bare peer: handshakes, then records the task ids the broker hands it and the RELEASEs it gets. */
+async function peer(
+  address: string,
+  name: string,
+): Promise<{ index: number; got: number[]; releases: number[]; send(h: Header, frames?: Buffer[]): Promise<void> }> {
   const d = new Dealer({ linger: 0 });
   sockets.push(d);
   d.connect(address);
@@ -26,6 +29,7 @@ async function peer(address: string, name: string): Promise<{ index: number; got
   await d.send([encodeHeader([MessageType.Hello, hello])]);
   let index = -1;
   const got: number[] = [];
+  const releases: number[] = [];
   const welcomed = new Promise<void>((resolve) => {
     void (async () => {
       for await (const frames of d) {
@@ -35,12 +39,14 @@ async function peer(address: string, name: string): Promise<{ index: number; got
           resolve();
         } else if (h[0] === MessageType.Tasks) {
           got.push(...h[1]);
+        } else if (h[0] === MessageType.Release) {
+          releases.push(h[1]);
         }
       }
     })().catch(() => {});
   });
   await welcomed;
-  return { index, got, send: (h, frames = []) => d.send([encodeHeader(h), ...frames]) };
+  return { index, got, releases, send: (h, frames = []) => d.send([encodeHeader(h), ...frames]) };
 }
 
 test("a task with binary frames goes to another asking worker first, and back to its submitter only when no one else asks", async () => {
@@ -88,4 +94,28 @@ test("with fewer tasks than asking workers, the worker holding the fewest gets t
   }
   assert.equal(lighter.got.length, 3, `${JSON.stringify({ a: a.got.length, b: b.got.length })}: the lighter one catches up first`);
   assert.equal(busier.got.length, 3);
+});
+
+test("an idle worker with nothing queued makes the broker ask the busiest worker for half its unstarted tasks", async () => {
+  const broker = await startBroker(["--name", "broker"]);
+  procs.push(broker);
+  const a = await peer(broker.taskAddress, "a");
+  const c = await peer(broker.taskAddress, "c"); // c only submits
+  await a.send([MessageType.Request, 10, 0]);
+  await new Promise((r) => setTimeout(r, 100));
+  const ids = [1, 2, 3, 4, 5, 6].map((seq) => makeTaskId(c.index, seq));
+  await c.send([MessageType.Submit, ids, [1, 1, 1, 1, 1, 1]], ids.map(() => Buffer.from("envelope")));
+  await waitFor(() => a.got.length === 6, { timeout: 5_000, what: "a to hold all six" });
+  const b = await peer(broker.taskAddress, "b");
+  await b.send([MessageType.Request, 10, 1]); // idle
+  await waitFor(() => a.releases.length === 1, { timeout: 5_000, what: "a RELEASE to a" });
+  assert.equal(a.releases[0], 3, "half of what it holds");
+  // a gives back two it has not started, and one id it never held (ignored).
+  await a.send([MessageType.Returned, [ids[5]!, ids[4]!, makeTaskId(c.index, 99)]]);
+  await waitFor(() => b.got.length === 2, { timeout: 5_000, what: "b to get the returned tasks" });
+  assert.deepEqual([...b.got].sort(), [ids[4], ids[5]].sort());
+  // Another idle report: a holds 4 (>= 3) and answered the last RELEASE, so it is asked again.
+  await b.send([MessageType.Request, 0, 1]);
+  await waitFor(() => a.releases.length === 2, { timeout: 5_000, what: "a second RELEASE" });
+  assert.equal(a.releases[1], 2);
 });

@@ -47,6 +47,7 @@ function validHeaders(): Header[] {
     [MessageType.Heartbeat, 1, "bad-token"],
     [MessageType.Bye],
     [MessageType.Hello, hello("fuzz-mutant")],
+    [MessageType.Returned, [2 ** 32 + 1, 2 ** 32 * 9 + 3]],
   ];
 }
 
