@@ -6,9 +6,9 @@
 
 /**
  * Assumed speed of moving a task's binary data to another worker through the broker (two hops),
- * in bytes per ms: about 1 GB/s, loopback or a 10 GbE link. Like Dask's default bandwidth, it only
- * has to rank "run it here after the backlog" against "ship it": a wrong guess is corrected by
- * idle workers asking for the backlog.
+ * in bytes per ms, until shipped tasks have been timed ({@link TransferCost}): about 1 GB/s,
+ * loopback or a 10 GbE link. Like Dask's default bandwidth, it only has to rank "run it here after
+ * the backlog" against "ship it".
  */
 export const TRANSFER_BYTES_PER_MS = 1024 * 1024;
 
@@ -17,8 +17,34 @@ export const TRANSFER_BYTES_PER_MS = 1024 * 1024;
  * `typicalMs` each, than on another worker once it and the `shippedBytes` already on their way
  * have crossed.
  */
-export function startsSoonerHere(ahead: number, typicalMs: number, shippedBytes: number, bytes: number): boolean {
-  return ahead * typicalMs <= (shippedBytes + bytes) / TRANSFER_BYTES_PER_MS;
+export function startsSoonerHere(
+  ahead: number,
+  typicalMs: number,
+  shippedBytes: number,
+  bytes: number,
+  msPerByte = 1 / TRANSFER_BYTES_PER_MS,
+): boolean {
+  return ahead * typicalMs <= (shippedBytes + bytes) * msPerByte;
+}
+
+/**
+ * What shipping data has really cost this worker: from each shipped task's round trip (sent to
+ * result, less a typical task's run), a moving average of ms per byte, starting from the assumed
+ * {@link TRANSFER_BYTES_PER_MS}. On a machine whose cores are all busy a shipped task comes back
+ * far later than the bytes alone take, and then cheap tasks are better kept.
+ */
+export class TransferCost {
+  private perByte = 1 / TRANSFER_BYTES_PER_MS;
+
+  get msPerByte(): number {
+    return this.perByte;
+  }
+
+  observe(bytes: number, roundTripMs: number, typicalMs: number): void {
+    if (bytes <= 0) return;
+    const sample = Math.max(0, roundTripMs - typicalMs) / bytes;
+    this.perByte = this.perByte * 0.7 + sample * 0.3;
+  }
 }
 
 /** Bytes of the out-of-band binary frames of an encoded task (every frame but the first). */
@@ -38,6 +64,7 @@ export function splitBacklog<T extends { frames: Buffer[] }>(
   keep: number,
   typicalMs: number,
   shippedBytes: number,
+  msPerByte = 1 / TRANSFER_BYTES_PER_MS,
 ): { ship: T[]; stay: T[] } {
   const ship: T[] = [];
   const stay: T[] = [];
@@ -46,7 +73,7 @@ export function splitBacklog<T extends { frames: Buffer[] }>(
   for (const t of backlog) {
     if (t.frames.length > 1) {
       const bytes = binaryBytes(t.frames);
-      if (startsSoonerHere(ahead, typicalMs, shipped, bytes)) {
+      if (startsSoonerHere(ahead, typicalMs, shipped, bytes, msPerByte)) {
         stay.push(t);
         ahead++;
         continue;

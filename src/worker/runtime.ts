@@ -12,7 +12,7 @@ import { CallOp, ResultStatus, type FunctionRef } from "../protocol/envelope.js"
 import { makeTaskId, MessageType, type Header, type WelcomeInfo } from "../protocol/messages.js";
 import type { BrokerConnection } from "./connection.js";
 import { TaskExecutor, type FunctionResolver } from "./executor.js";
-import { binaryBytes, splitBacklog, startsSoonerHere } from "./placement.js";
+import { binaryBytes, splitBacklog, startsSoonerHere, TransferCost } from "./placement.js";
 
 export interface FunctionRegistry extends FunctionResolver {
   refOf(fn: Function): FunctionRef;
@@ -104,8 +104,9 @@ export class WorkerRuntime implements Runtime {
   /** Tasks this worker submitted and runs itself; their results never leave the process. */
   private readonly localIds = new Set<number>();
   /** Bytes of binary data in tasks sent to other workers and not answered yet, by task id. */
-  private readonly shippedBytes = new Map<number, number>();
+  private readonly shipped = new Map<number, { bytes: number; at: number }>();
   private shippedTotal = 0;
+  private readonly transfer = new TransferCost();
   /** Ids in the submit batch that has not left yet: a cancel then just drops them. */
   private readonly unsent = new Set<number>();
   private readonly executes: boolean;
@@ -213,7 +214,7 @@ export class WorkerRuntime implements Runtime {
     const local =
       this.executor.queued === 0 ||
       (frames.length > 1
-        ? startsSoonerHere(this.executor.localQueued, this.executor.typicalTaskMs, this.shippedTotal, binaryBytes(frames))
+        ? startsSoonerHere(this.executor.localQueued, this.executor.typicalTaskMs, this.shippedTotal, binaryBytes(frames), this.transfer.msPerByte)
         : !this.othersIdle && this.executor.averageTaskMs < LOCAL_TASK_MAX_MS);
     if (this.executes && this.running && local) {
       this.localIds.add(id);
@@ -233,16 +234,18 @@ export class WorkerRuntime implements Runtime {
     this.unsent.add(id);
     if (frames.length > 1) {
       const bytes = binaryBytes(frames);
-      this.shippedBytes.set(id, bytes);
+      this.shipped.set(id, { bytes, at: performance.now() });
       this.shippedTotal += bytes;
     }
   }
 
-  private unship(id: number): void {
-    const bytes = this.shippedBytes.get(id);
-    if (bytes === undefined) return;
-    this.shippedBytes.delete(id);
-    this.shippedTotal -= bytes;
+  /** A shipped task is settled (`answered`: its result came back) or given up. */
+  private unship(id: number, answered = false): void {
+    const s = this.shipped.get(id);
+    if (s === undefined) return;
+    this.shipped.delete(id);
+    this.shippedTotal -= s.bytes;
+    if (answered) this.transfer.observe(s.bytes, performance.now() - s.at, this.executor.typicalTaskMs);
   }
 
   private queueFlush(): void {
@@ -364,7 +367,7 @@ export class WorkerRuntime implements Runtime {
   }
 
   private settle(id: number, frames: Buffer[]): void {
-    this.unship(id);
+    this.unship(id, true);
     const future = this.pending.get(id);
     if (!future) return; // cancelled, or a duplicate
     this.pending.delete(id);
@@ -388,7 +391,7 @@ export class WorkerRuntime implements Runtime {
     const keep = Math.max(1, Math.ceil(this.executor.localQueued / Math.max(1, this.poolSize)));
     const backlog = this.executor.takeLocalBacklog(keep);
     if (backlog.length === 0) return;
-    const { ship, stay } = splitBacklog(backlog, keep, this.executor.typicalTaskMs, this.shippedTotal);
+    const { ship, stay } = splitBacklog(backlog, keep, this.executor.typicalTaskMs, this.shippedTotal, this.transfer.msPerByte);
     for (const t of ship) {
       this.localIds.delete(t.id);
       this.sendAway(t.id, t.frames);
@@ -487,7 +490,7 @@ export class WorkerRuntime implements Runtime {
     this.executor.stop();
     for (const f of this.pending.values()) f.reject(reason);
     this.pending.clear();
-    this.shippedBytes.clear();
+    this.shipped.clear();
     this.shippedTotal = 0;
   }
 

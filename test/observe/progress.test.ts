@@ -149,7 +149,8 @@ test("scoop --progress without a terminal prints nothing; --progress=always does
 
 test("map(…, { progress: true }): a bar on the origin's terminal through the launcher, nothing without one, forced with \"always\"", async () => {
   const [tty, pipe, forced] = await Promise.all([
-    onTerminal([SCOOP_CLI, "-n", "2", MAP, "40", "true", "5"]),
+    // Tasks of 25 ms: the map lasts ~0.5 s, so the bar is drawn live a few times before the end.
+    onTerminal([SCOOP_CLI, "-n", "2", MAP, "40", "true", "25"]),
     scoopRun(["-n", "2", MAP, "40", "true", "5"]),
     scoopRun(["-n", "2", MAP, "40", "always", "5"]),
   ]);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { encodeValue } from "../../src/protocol/codec.js";
-import { binaryBytes, splitBacklog, startsSoonerHere, TRANSFER_BYTES_PER_MS } from "../../src/worker/placement.js";
+import { binaryBytes, splitBacklog, startsSoonerHere, TransferCost, TRANSFER_BYTES_PER_MS } from "../../src/worker/placement.js";
 import { TaskExecutor } from "../../src/worker/executor.js";
 import { createLogger } from "../../src/log.js";
 
@@ -31,6 +31,24 @@ test("a burst of cheap tasks on 1 MiB arrays: most stay, a few are shipped while
     } else shipped += MiB;
   }
   assert.ok(here.length >= 56 && here.length < 64, `${here.length} of 64 stay`);
+});
+
+test("the cost of shipping follows the measured round trips of shipped tasks", () => {
+  const cost = new TransferCost();
+  assert.equal(cost.msPerByte, 1 / TRANSFER_BYTES_PER_MS, "the assumed rate until measured");
+  // 1 MiB tasks of ~0.1 ms that came back 20 ms after leaving: shipping is ~20 ms per MiB here.
+  for (let i = 0; i < 20; i++) cost.observe(MiB, 20.1, 0.1);
+  assert.ok(Math.abs(cost.msPerByte * MiB - 20) < 0.1, String(cost.msPerByte * MiB));
+  // ... so a burst of cheap tasks keeps them all, where the assumed rate shipped some.
+  let ahead = 0;
+  for (let i = 0; i < 64; i++) if (startsSoonerHere(ahead, 0.12, 0, MiB, cost.msPerByte)) ahead++;
+  assert.equal(ahead, 64);
+  assert.equal(startsSoonerHere(10, 0.12, 0, MiB), false, "with the assumed rate, 1.2 ms ahead > 1 ms");
+  // A task's own run time is not counted as transfer: long tasks that came back 50 ms later with a
+  // typical time of 49.9 ms leave the cost low.
+  const long = new TransferCost();
+  for (let i = 0; i < 20; i++) long.observe(MiB, 50, 49.9);
+  assert.ok(long.msPerByte * MiB < 0.2);
 });
 
 test("splitBacklog hands over every task without data, and those with data only when moving them is quicker", () => {
