@@ -27,7 +27,7 @@ import { ProgressDisplay } from "../observe/progress-display.js";
 import { externalAddresses, isLocalHost } from "./local-host.js";
 import type { LaunchOptions, Verbosity } from "./options.js";
 import { describePlan, planLaunch, type LaunchPlan, type PlannedHost } from "./plan.js";
-import { RemoteHost, BOOTSTRAP_EXIT, type TunnelPorts } from "./remote.js";
+import { RemoteHost, BOOTSTRAP_EXIT, bootstrapMessage, type TunnelPorts } from "./remote.js";
 import {
   exitStatus,
   LIFELINE,
@@ -497,8 +497,8 @@ class LaunchRun {
         }
         this.notifyChange();
         if (this.stopping || this.poolEnded) return;
-        const detail = text || `no message; ${this.o.ssh[0]} exit code ${code ?? signal}`;
         const bootstrapFailure = (Object.values(BOOTSTRAP_EXIT) as number[]).includes(code ?? -1);
+        const detail = bootstrapFailure ? bootstrapMessage(text) : text || `no message; ${this.o.ssh[0]} exit code ${code ?? signal}`;
         this.fatal(
           code === 255
             ? `cannot reach host ${h.host}: ${detail}`

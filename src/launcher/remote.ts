@@ -211,3 +211,15 @@ export class RemoteHost extends EventEmitter {
     });
   }
 }
+
+/**
+ * A failed remote bootstrap's output with its own "scoop: …" line first: a login shell's chatter
+ * (profile scripts, module systems) may come before it, and the reason must lead the error.
+ */
+export function bootstrapMessage(text: string): string {
+  const lines = text.split("\n");
+  const at = lines.findLastIndex((l) => l.startsWith("scoop: "));
+  if (at < 0) return text;
+  const rest = lines.filter((l, i) => i !== at && l.trim() !== "");
+  return rest.length ? `${lines[at]}\n  (remote output: ${rest.join(" | ")})` : lines[at]!;
+}
