@@ -114,7 +114,8 @@ export class ProgressDisplay {
       if (!this.gone.has(name) && (r.b >= 0.5 || now - at > STALE_MS)) busy++;
     }
     const pool = this.o.pool();
-    this.peakWorkers = Math.max(this.peakWorkers, pool.workers);
+    // Every worker that reported took part, even one that joined and left between two draws.
+    this.peakWorkers = Math.max(this.peakWorkers, pool.workers, this.reports.size);
     return { done, submitted: Math.max(submitted, done), queued: queued + pool.queue, busy: Math.min(busy, pool.workers), workers: pool.workers };
   }
 

@@ -114,6 +114,17 @@ test("the pool line sums the workers' own reports; a silent worker is busy (a lo
   assert.deepEqual(finalScreen(out), ["map(f)  ██████████████████████████████  5/5 100% · done in 0.1 s (50/s)", "scoop: 54/54 tasks done in 5.0 s · 11/s on average · 3 workers"]);
 });
 
+test("the final line counts every worker that reported, even one the pool count never caught", () => {
+  let out = "";
+  // The broker's count is sampled: a worker that joined and left between two samples is not in it.
+  const d = new ProgressDisplay({ out: { write: (s: string) => (out += s), isTTY: true }, poolLine: true, pool: () => ({ queue: 0, workers: 1 }), now: () => 1_000 });
+  const report = (r: Partial<WorkerReport>) => encodeProgress({ k: "w", s: 0, c: 0, d: 0, q: 0, r: 0, b: 0, ...r }).slice(0, -1);
+  d.take("origin", report({ s: 10, d: 6 }));
+  d.take("w1", report({ d: 4 }));
+  d.finish();
+  assert.match(finalScreen(out).at(-1)!, /^scoop: 10\/10 tasks done in .* · 2 workers$/);
+});
+
 test("map's progress option: true, false or \"always\"", () => {
   validateChunkOptions("map", { progress: true });
   validateChunkOptions("map", { progress: "always" });
