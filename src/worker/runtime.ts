@@ -103,7 +103,7 @@ export class WorkerRuntime implements Runtime {
   private othersIdle = true;
   /** Tasks this worker submitted and runs itself; their results never leave the process. */
   private readonly localIds = new Set<number>();
-  /** Bytes of binary data in tasks sent to other workers and not answered yet, by task id. */
+  /** Tasks with binary data sent to other workers and not answered yet: their bytes and when they left. */
   private readonly shipped = new Map<number, { bytes: number; at: number }>();
   private shippedTotal = 0;
   private readonly transfer = new TransferCost();
