@@ -30,6 +30,8 @@ export interface ExecutorHost {
 export interface PendingTask {
   id: number;
   frames: Buffer[];
+  /** The function, for a task this worker submitted itself (see takeLocalBacklog). */
+  fn?: Function;
 }
 
 /** A slice of synchronous work before yielding to I/O, so results and requests leave promptly. */
@@ -41,6 +43,8 @@ const MAX_PREFETCH = 2048;
 const MIN_PREFETCH = 2;
 /** Task time assumed before any is measured: short, so a new worker asks for a useful batch. */
 const INITIAL_TASK_MS = 0.05;
+/** Runs of a function whose median is its typical time. */
+const TYPICAL_SAMPLES = 9;
 
 export class TaskExecutor {
   /** Tasks handed over by the broker. */
@@ -55,13 +59,13 @@ export class TaskExecutor {
   /** Started tasks whose promise has not settled. */
   private suspended = 0;
   private avgTaskMs = INITIAL_TASK_MS;
-  /** Like avgTaskMs, without first calls; undefined until a task has been measured warm. */
-  private typicalMs: number | undefined;
-  /** Functions this worker has run: a function's first call (compilation, cold caches) is not typical. */
+  /** Functions whose tasks with binary arguments ran here: a first call (compilation, cold caches) is not timed. */
   private readonly warmFns = new WeakSet<Function>();
-  /** First calls in the current pump slice, left out of the measured average. */
-  private coldRuns = 0;
-  private coldMs = 0;
+  /**
+   * Recent run times of tasks with binary arguments, per function (first calls left out), newest
+   * last: where such a task should run depends on how long one takes (see placement.ts).
+   */
+  private readonly dataTaskTimes = new WeakMap<Function, number[]>();
   private pumping = false;
   private reportedIdle = false;
   private stopped = true;
@@ -100,11 +104,14 @@ export class TaskExecutor {
   }
 
   /**
-   * Time of a typical task, in ms: the moving average without each function's first call, which
-   * can take 10× more (compilation, cold caches); the initial guess until one has been measured.
+   * How long a task of `fn` with binary arguments typically runs here, in ms: the median of its
+   * recent runs (a run the OS preempted reads ten times too long; a median shrugs it off), leaving
+   * out its first call, which can take 10× more; the initial guess until one has been timed.
    */
-  get typicalTaskMs(): number {
-    return this.typicalMs ?? INITIAL_TASK_MS;
+  typicalDataTaskMs(fn: Function | undefined): number {
+    const times = fn && this.dataTaskTimes.get(fn);
+    if (!times || times.length === 0) return INITIAL_TASK_MS;
+    return [...times].sort((a, b) => a - b)[times.length >> 1]!;
   }
 
   /** Local tasks (submitted here) not started yet. */
@@ -113,9 +120,9 @@ export class TaskExecutor {
   }
 
   /** Runs a task submitted by this very worker, without a trip through the broker. */
-  acceptLocal(id: number, frames: Buffer[]): void {
+  acceptLocal(id: number, frames: Buffer[], fn?: Function): void {
     this.queuedIds.add(id);
-    this.local.push({ id, frames });
+    this.local.push({ id, frames, fn });
     this.schedule();
   }
 
@@ -151,7 +158,7 @@ export class TaskExecutor {
     for (let i = 0; i < ids.length; i++) {
       const c = counts[i]!;
       this.queuedIds.add(ids[i]!);
-      this.ready.push({ id: ids[i]!, frames: c === 1 ? [payload[at]!] : payload.slice(at, at + c) });
+      this.ready.push({ id: ids[i]!, frames: c === 1 ? [payload[at]!] : payload.slice(at, at + c), fn: undefined });
       at += c;
     }
     this.schedule();
@@ -172,8 +179,6 @@ export class TaskExecutor {
   private pump(): void {
     const start = performance.now();
     let ran = 0;
-    this.coldRuns = 0;
-    this.coldMs = 0;
     while (!this.stopped) {
       const task = this.local.shift() ?? this.ready.shift();
       if (!task) break;
@@ -188,13 +193,8 @@ export class TaskExecutor {
       }
     }
     if (ran > 0) {
-      const elapsed = performance.now() - start;
-      this.avgTaskMs = this.avgTaskMs * 0.7 + (elapsed / ran) * 0.3;
-      const warm = ran - this.coldRuns;
-      if (warm > 0) {
-        const per = (elapsed - this.coldMs) / warm;
-        this.typicalMs = this.typicalMs === undefined ? per : this.typicalMs * 0.7 + per * 0.3;
-      }
+      const per = (performance.now() - start) / ran;
+      this.avgTaskMs = this.avgTaskMs * 0.7 + per * 0.3;
     }
     this.pumping = false;
     this.topUp();
@@ -232,8 +232,9 @@ export class TaskExecutor {
     const fn = this.host.registry.resolveCached(envelope[1]);
     const reduceRef = envelope[3] ?? undefined;
     const reduceFn = reduceRef && this.host.registry.resolveCached(reduceRef);
+    const timed = task.frames.length > 1;
     if (fn && (!reduceRef || reduceFn)) {
-      this.execute(task.id, envelope, fn, reduceFn || undefined);
+      this.execute(task.id, envelope, fn, reduceFn || undefined, timed);
       return;
     }
     // First use of a module on this worker: import it, then run (asynchronously, like an async task).
@@ -241,7 +242,7 @@ export class TaskExecutor {
     Promise.all([this.host.registry.resolve(envelope[1]), reduceRef ? this.host.registry.resolve(reduceRef) : undefined]).then(
       ([f, r]) => {
         this.suspended--;
-        this.execute(task.id, envelope, f, r);
+        this.execute(task.id, envelope, f, r, timed);
       },
       (err) => {
         this.suspended--;
@@ -250,18 +251,21 @@ export class TaskExecutor {
     );
   }
 
-  private execute(id: number, envelope: Envelope, fn: Function, reduceFn: Function | undefined): void {
-    if (this.warmFns.has(fn)) this.executeWarm(id, envelope, fn, reduceFn);
-    else {
+  /** `timed`: a task with binary arguments, whose run time is noted for {@link typicalDataTaskMs}. */
+  private execute(id: number, envelope: Envelope, fn: Function, reduceFn: Function | undefined, timed: boolean): void {
+    if (!timed) return this.callAndSettle(id, envelope, fn, reduceFn);
+    if (!this.warmFns.has(fn)) {
       this.warmFns.add(fn);
-      const t0 = performance.now();
-      this.executeWarm(id, envelope, fn, reduceFn);
-      this.coldRuns++;
-      this.coldMs += performance.now() - t0;
+      return this.callAndSettle(id, envelope, fn, reduceFn);
     }
+    const t0 = performance.now();
+    this.callAndSettle(id, envelope, fn, reduceFn);
+    let times = this.dataTaskTimes.get(fn);
+    if (!times) this.dataTaskTimes.set(fn, (times = []));
+    if (times.push(performance.now() - t0) > TYPICAL_SAMPLES) times.shift();
   }
 
-  private executeWarm(id: number, envelope: Envelope, fn: Function, reduceFn: Function | undefined): void {
+  private callAndSettle(id: number, envelope: Envelope, fn: Function, reduceFn: Function | undefined): void {
     this.onTaskStart?.(id, describeRef(envelope[1]));
     let r: unknown;
     try {

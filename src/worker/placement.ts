@@ -62,7 +62,7 @@ export function binaryBytes(frames: Buffer[]): number {
 export function splitBacklog<T extends { frames: Buffer[] }>(
   backlog: T[],
   keep: number,
-  typicalMs: number,
+  typicalMs: (task: T) => number,
   shippedBytes: number,
   msPerByte = 1 / TRANSFER_BYTES_PER_MS,
 ): { ship: T[]; stay: T[] } {
@@ -73,7 +73,7 @@ export function splitBacklog<T extends { frames: Buffer[] }>(
   for (const t of backlog) {
     if (t.frames.length > 1) {
       const bytes = binaryBytes(t.frames);
-      if (startsSoonerHere(ahead, typicalMs, shipped, bytes, msPerByte)) {
+      if (startsSoonerHere(ahead, typicalMs(t), shipped, bytes, msPerByte)) {
         stay.push(t);
         ahead++;
         continue;

@@ -104,7 +104,7 @@ export class WorkerRuntime implements Runtime {
   /** Tasks this worker submitted and runs itself; their results never leave the process. */
   private readonly localIds = new Set<number>();
   /** Tasks with binary data sent to other workers and not answered yet: their bytes and when they left. */
-  private readonly shipped = new Map<number, { bytes: number; at: number }>();
+  private readonly shipped = new Map<number, { bytes: number; at: number; fn: Function | undefined }>();
   private shippedTotal = 0;
   private readonly transfer = new TransferCost();
   /** Ids in the submit batch that has not left yet: a cancel then just drops them. */
@@ -214,13 +214,13 @@ export class WorkerRuntime implements Runtime {
     const local =
       this.executor.queued === 0 ||
       (frames.length > 1
-        ? startsSoonerHere(this.executor.localQueued, this.executor.typicalTaskMs, this.shippedTotal, binaryBytes(frames), this.transfer.msPerByte)
+        ? startsSoonerHere(this.executor.localQueued, this.executor.typicalDataTaskMs(fn), this.shippedTotal, binaryBytes(frames), this.transfer.msPerByte)
         : !this.othersIdle && this.executor.averageTaskMs < LOCAL_TASK_MAX_MS);
     if (this.executes && this.running && local) {
       this.localIds.add(id);
-      this.executor.acceptLocal(id, frames);
+      this.executor.acceptLocal(id, frames, fn);
     } else {
-      this.sendAway(id, frames);
+      this.sendAway(id, frames, fn);
       // A long burst leaves in slices, so workers start on its head while its tail is still being
       // submitted; a short one leaves whole at the end of this turn.
       if (this.submits.length >= STREAM_SUBMITS) this.flush();
@@ -229,12 +229,12 @@ export class WorkerRuntime implements Runtime {
     return future;
   }
 
-  private sendAway(id: number, frames: Buffer[]): void {
+  private sendAway(id: number, frames: Buffer[], fn: Function | undefined): void {
     this.submits.add(id, frames);
     this.unsent.add(id);
     if (frames.length > 1) {
       const bytes = binaryBytes(frames);
-      this.shipped.set(id, { bytes, at: performance.now() });
+      this.shipped.set(id, { bytes, at: performance.now(), fn });
       this.shippedTotal += bytes;
     }
   }
@@ -245,7 +245,7 @@ export class WorkerRuntime implements Runtime {
     if (s === undefined) return;
     this.shipped.delete(id);
     this.shippedTotal -= s.bytes;
-    if (answered) this.transfer.observe(s.bytes, performance.now() - s.at, this.executor.typicalTaskMs);
+    if (answered) this.transfer.observe(s.bytes, performance.now() - s.at, this.executor.typicalDataTaskMs(s.fn));
   }
 
   private queueFlush(): void {
@@ -391,12 +391,12 @@ export class WorkerRuntime implements Runtime {
     const keep = Math.max(1, Math.ceil(this.executor.localQueued / Math.max(1, this.poolSize)));
     const backlog = this.executor.takeLocalBacklog(keep);
     if (backlog.length === 0) return;
-    const { ship, stay } = splitBacklog(backlog, keep, this.executor.typicalTaskMs, this.shippedTotal, this.transfer.msPerByte);
+    const { ship, stay } = splitBacklog(backlog, keep, (t) => this.executor.typicalDataTaskMs(t.fn), this.shippedTotal, this.transfer.msPerByte);
     for (const t of ship) {
       this.localIds.delete(t.id);
-      this.sendAway(t.id, t.frames);
+      this.sendAway(t.id, t.frames, t.fn);
     }
-    for (const t of stay) this.executor.acceptLocal(t.id, t.frames);
+    for (const t of stay) this.executor.acceptLocal(t.id, t.frames, t.fn);
     this.queueFlush();
   }
 

@@ -1,5 +1,5 @@
 // The rules that place a task carrying binary data (src/worker/placement.ts) and the task-time
-// estimate they use (TaskExecutor.typicalTaskMs). Pure logic: no pool.
+// estimate they use (TaskExecutor.typicalDataTaskMs). Pure logic: no pool.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { encodeValue } from "../../src/protocol/codec.js";
@@ -54,52 +54,63 @@ test("the cost of shipping follows the measured round trips of shipped tasks", (
 test("splitBacklog hands over every task without data, and those with data only when moving them is quicker", () => {
   const backlog = [task(0), task(1), task(0), task(1), task(1)];
   // Long tasks: everything past `keep` goes.
-  assert.deepEqual(splitBacklog(backlog, 2, 50, 0), { ship: backlog, stay: [] });
+  assert.deepEqual(splitBacklog(backlog, 2, () => 50, 0), { ship: backlog, stay: [] });
   // Cheap tasks: the plain ones go, the data-carrying ones stay.
-  const cheap = splitBacklog(backlog, 2, 0.01, 0);
+  const cheap = splitBacklog(backlog, 2, () => 0.01, 0);
   assert.deepEqual(cheap.ship, [backlog[0], backlog[2]]);
   assert.deepEqual(cheap.stay, [backlog[1], backlog[3], backlog[4]]);
   // In between (3 ms of tasks ahead): each one shipped makes the next one's trip longer, until the
   // third would arrive no sooner than it starts here.
-  const mid = splitBacklog([task(1), task(1), task(1)], 3, 1, 0);
+  const mid = splitBacklog([task(1), task(1), task(1)], 3, () => 1, 0);
   assert.equal(mid.ship.length, 2);
   assert.equal(mid.stay.length, 1);
   assert.equal(binaryBytes(task(2).frames), 2 * MiB);
 });
 
-test("typicalTaskMs leaves out a function's first call; averageTaskMs keeps it", async () => {
+test("typicalDataTaskMs: per function, tasks with binary arguments only, first call left out, a preempted run shrugged off", async () => {
   let calls = 0;
-  function slowFirst(): number {
-    const end = performance.now() + (calls++ === 0 ? 30 : 0.2);
+  // The first call is slow (cold); the 4th is slow too (as if the OS had preempted it).
+  function withData(_a: Float64Array): number {
+    calls++;
+    const end = performance.now() + (calls === 1 ? 30 : calls === 4 ? 20 : 0.2);
     while (performance.now() < end);
     return 1;
   }
-  const ref = { m: "test", n: "slowFirst" };
+  function other(_a: Float64Array): number {
+    return 2;
+  }
+  const fns: Record<string, Function> = { withData, other };
   const registry = {
     refOfClass: () => undefined,
     classOf: () => undefined,
-    resolveCached: () => slowFirst,
-    resolve: async () => slowFirst,
+    resolveCached: (ref: { n: string }) => fns[ref.n],
+    resolve: async (ref: { n: string }) => fns[ref.n]!,
   };
   const done: number[] = [];
   const executor = new TaskExecutor({
-    registry,
+    registry: registry as never,
     workerName: "test",
     logger: createLogger("test", "error"),
     sendResult: (id) => done.push(id),
     requestTasks: () => {},
   });
   executor.start();
-  const frames = () => encodeValue([0, ref, [], null, false], registry);
-  assert.equal(executor.typicalTaskMs, 0.05, "before any measure: the initial guess");
-  executor.acceptLocal(1, frames());
-  while (done.length < 1) await new Promise((r) => setImmediate(r));
-  assert.equal(executor.typicalTaskMs, 0.05, "a first call alone measures nothing typical");
-  assert.ok(executor.averageTaskMs > 5, `the average counts it: ${executor.averageTaskMs}`);
-  for (let id = 2; id <= 6; id++) {
-    executor.acceptLocal(id, frames());
-    while (done.length < id) await new Promise((r) => setImmediate(r));
-  }
-  assert.ok(executor.typicalTaskMs > 0.15 && executor.typicalTaskMs < 2, `typical: ${executor.typicalTaskMs}`);
+  const big = new Float64Array(8192); // 64 KiB: travels as its own frame
+  const frames = (n: string, arg: unknown) => encodeValue([0, { m: "test", n }, [arg], null, false], registry as never);
+  assert.ok(frames("withData", big).length > 1, "a task with binary arguments");
+  const run = async (id: number, f: Buffer[]) => {
+    executor.acceptLocal(id, f);
+    while (!done.includes(id)) await new Promise((r) => setImmediate(r));
+  };
+  assert.equal(executor.typicalDataTaskMs(withData), 0.05, "before any run: the initial guess");
+  await run(1, frames("withData", big));
+  assert.equal(executor.typicalDataTaskMs(withData), 0.05, "a first call alone measures nothing");
+  assert.ok(executor.averageTaskMs > 5, `the prefetch average counts it: ${executor.averageTaskMs}`);
+  for (let id = 2; id <= 6; id++) await run(id, frames("withData", big));
+  const typical = executor.typicalDataTaskMs(withData);
+  assert.ok(typical > 0.15 && typical < 2, `median of 0.2, 0.2, 20, 0.2, 0.2 ms: ${typical}`);
+  assert.equal(executor.typicalDataTaskMs(other), 0.05, "another function has its own (none yet)");
+  await run(7, frames("other", [1, 2, 3]));
+  assert.equal(executor.typicalDataTaskMs(other), 0.05, "tasks without binary arguments are not timed");
   executor.stop();
 });
