@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 
 /** Wire protocol version: bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 const require = createRequire(import.meta.url);
 /** Package version, read once from package.json so it can never drift from the published one. */

@@ -267,6 +267,7 @@ export class Broker extends EventEmitter {
         break;
       case MessageType.Result:
         this.onResult(worker, header[1], header[2], frames);
+        if (header.length === 5) this.onRequest(worker, header[3], header[4] === 1);
         break;
       case MessageType.Cancel:
         this.onCancel(worker, header[1]);
@@ -518,12 +519,19 @@ export class Broker extends EventEmitter {
       const c = counts[i]!;
       const slice = frames.slice(at, at + c);
       at += c;
+      const sub = submitterOf(id);
+      // No frame: the worker ran a task it submitted and settled it itself; only another's result
+      // could be lost that way, so such a claim is refused.
+      if (c === 0 && sub !== worker.index) {
+        this.refuseQuietly(worker, "RESULT without a value for a task it did not submit");
+        continue;
+      }
       // A result for a task this worker no longer holds was already requeued or delivered: drop it so
       // the submitter sees each result once.
       if (!worker.held.delete(id)) continue;
       worker.tasksDone++;
       this.stats.completed++;
-      const sub = submitterOf(id);
+      if (c === 0) continue;
       let group = bySubmitter.get(sub);
       if (!group) bySubmitter.set(sub, (group = { ids: [], counts: [], payload: [] }));
       group.ids.push(id);

@@ -78,6 +78,13 @@ export function mapWindow(size: number): number {
   return Math.max(8, 4 * size);
 }
 
+/**
+ * Finished chunks waiting for an earlier, slower one (input order) do not hold the window: it counts
+ * unfinished chunks, else one long task would leave the other workers idle until it ends. Those
+ * waiting results are bounded too, at this many windows.
+ */
+const MAX_WAITING_WINDOWS = 16;
+
 export interface ChunkJob {
   call: string;
   runtime: Runtime;
@@ -126,6 +133,8 @@ export class ChunkEngine {
   private readonly deadline: Deadline;
   private readonly window: number;
   private readonly inFlight = new Map<number, InFlight>();
+  /** Chunks submitted and not finished (inFlight also holds finished ones not consumed yet). */
+  private unfinished = 0;
   private readonly completed: number[] = [];
   private wake: (() => void) | undefined;
   private signalled = false;
@@ -239,7 +248,7 @@ export class ChunkEngine {
 
   private fillSync(): void {
     const take = this.unary ? this.source.takeValues : undefined;
-    while (!this.exhausted && !this.closed && this.inFlight.size < this.window) {
+    while (!this.exhausted && !this.closed && this.hasRoom()) {
       if (take) {
         const values = take.call(this.source, this.chunkSize);
         if (values.length < this.chunkSize) this.exhausted = true;
@@ -262,7 +271,7 @@ export class ChunkEngine {
   }
 
   private async fillAsync(): Promise<void> {
-    while (!this.exhausted && !this.closed && this.inFlight.size < this.window) {
+    while (!this.exhausted && !this.closed && this.hasRoom()) {
       const payload: unknown[] = [];
       while (payload.length < this.chunkSize) {
         const t = await this.source.next();
@@ -279,14 +288,20 @@ export class ChunkEngine {
     }
   }
 
+  private hasRoom(): boolean {
+    return this.unfinished < this.window && this.inFlight.size < this.window * MAX_WAITING_WINDOWS;
+  }
+
   private submit(payload: unknown[]): void {
     const { runtime, op, fn, reducer, ordered } = this.job;
     const future = runtime.submit<unknown>(op, fn, payload, reducer, this.unary);
     const index = this.nextIndex++;
     this.itemsSubmitted += payload.length;
     this.inFlight.set(index, { future, size: payload.length });
+    this.unfinished++;
     this.bar?.submitted(payload.length);
     future.addDoneCallback(() => {
+      this.unfinished--;
       if (this.bar && !future.hasError) this.bar.completed(payload.length);
       if (!ordered) this.completed.push(index);
       this.signal();

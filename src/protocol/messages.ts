@@ -93,6 +93,8 @@ export type Header =
   | [MessageType.Submit, number[], number[]]
   | [MessageType.Tasks, number[], number[]]
   | [MessageType.Result, number[], number[]]
+  /** With the sender's next REQUEST folded in (credit, idle): one message per task boundary instead of two. */
+  | [MessageType.Result, number[], number[], number, number]
   | [MessageType.Results, number[], number[]]
   | [MessageType.Cancel, number[]]
   | [MessageType.SetConst, number, string[]]
@@ -167,12 +169,15 @@ export function decodeHeader(frame: Buffer, payloadFrames: number): Header {
     case MessageType.Results: {
       const [, ids, counts] = h;
       if (!isUintArray(ids) || !isUintArray(counts) || ids.length !== counts.length) bad("task batch");
+      // A RESULT item may have no frame: the sender ran its own task and settled it itself.
+      const min = h[0] === MessageType.Result ? 0 : 1;
       let total = 0;
       for (const c of counts as number[]) {
-        if (c < 1) bad("task batch");
+        if (c < min) bad("task batch");
         total += c;
       }
       if (total !== payloadFrames) bad("task batch");
+      if (h[0] === MessageType.Result && h.length > 3 && (h.length !== 5 || !isUint(h[3]) || (h[4] !== 0 && h[4] !== 1))) bad("RESULT");
       return h as Header;
     }
     case MessageType.Cancel:

@@ -18,18 +18,28 @@ export interface HeartbeatOptions {
   onBrokerLost: (silentMs: number) => void;
 }
 
+/** Phases of the heartbeat thread, in a shared Int32: still booting, sockets open, or told to stay closed. */
+export const PHASE_BOOTING = 0;
+export const PHASE_RUNNING = 1;
+export const PHASE_CANCELLED = 2;
+
 export class HeartbeatMonitor {
   private readonly thread: Worker;
   private readonly lastHeard: BigInt64Array;
   private readonly watch: NodeJS.Timeout;
   private stopped: Promise<void> | undefined;
 
+  /** [0]: the thread's phase (see PHASE_*), claimed by whichever side gets there first. */
+  private readonly phase: Int32Array;
+
   constructor(private readonly o: HeartbeatOptions) {
     const state = new SharedArrayBuffer(8);
+    const phase = new SharedArrayBuffer(4);
     this.lastHeard = new BigInt64Array(state);
+    this.phase = new Int32Array(phase);
     Atomics.store(this.lastHeard, 0, BigInt(Date.now()));
     this.thread = new Worker(new URL("./heartbeat-thread.js", import.meta.url), {
-      workerData: { brokerAddress: o.brokerAddress, metaAddress: o.metaAddress, index: o.index, token: o.token, interval: o.interval, state, keys: o.keys },
+      workerData: { brokerAddress: o.brokerAddress, metaAddress: o.metaAddress, index: o.index, token: o.token, interval: o.interval, state, phase, keys: o.keys },
     });
     this.thread.unref();
     this.thread.on("error", () => {});
@@ -55,6 +65,12 @@ export class HeartbeatMonitor {
   async stop(): Promise<void> {
     clearInterval(this.watch);
     if (this.stopped) return this.stopped;
+    // A thread still booting (a short run: a worker thread takes ~40 ms to start) is told not to
+    // open its sockets at all; then nothing needs to be waited for.
+    if (Atomics.compareExchange(this.phase, 0, PHASE_BOOTING, PHASE_CANCELLED) === PHASE_BOOTING) {
+      void this.thread.terminate();
+      return (this.stopped = Promise.resolve());
+    }
     const exited = new Promise<void>((resolve) => this.thread.once("exit", () => resolve()));
     this.thread.postMessage("stop");
     const timer = setTimeout(() => void this.thread.terminate(), 1000);

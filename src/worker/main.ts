@@ -58,13 +58,29 @@ async function importScript(url: string, registry: ReferenceRegistry): Promise<S
   return mod;
 }
 
+/**
+ * The script's `main`: a named export, else a member of a default-export object. A CommonJS script
+ * (`module.exports = { main }`, or a `.ts` file of a CommonJS package scope, which tsx compiles to
+ * CommonJS) may have no named exports at all: Node then gives its namespace only `default`, which is
+ * `module.exports`.
+ */
+function mainOf(mod: ScriptModule): ((argv: string[]) => unknown) | undefined {
+  if (typeof mod.main === "function") return (argv) => mod.main!(argv);
+  const exports = (mod as { default?: unknown }).default;
+  if (exports === null || typeof exports !== "object") return undefined;
+  const holder = exports as ScriptModule;
+  // Called as a method, as `require(script).main(argv)` would: CommonJS code may use `this`.
+  return typeof holder.main === "function" ? (argv) => holder.main!(argv) : undefined;
+}
+
 async function runMain(mod: ScriptModule, url: string, args: string[], log: Logger): Promise<number> {
-  if (typeof mod.main !== "function") {
+  const main = mainOf(mod);
+  if (main === undefined) {
     log.error(`${url} has no exported main() function: add \`export async function main(argv: string[]) { … }\``);
     return EXIT_CONFIG;
   }
   try {
-    await mod.main(args);
+    await main(args);
     return EXIT_OK;
   } catch (err) {
     process.stderr.write(`${formatFailure(err)}\n`);

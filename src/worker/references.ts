@@ -289,9 +289,9 @@ export class ReferenceRegistry {
       } else if (name === "default" && value !== null && typeof value === "object") {
         // `export default { f, g }`, or a CommonJS module.exports object.
         for (const key of Object.keys(value)) {
-          const d = Object.getOwnPropertyDescriptor(value, key);
-          if (d && typeof d.value === "function") {
-            this.offer(d.value, { ref: { m: url, n: `default.${key}` }, tier: 3, origin });
+          const fn = defaultMember(value, key, origin === 1);
+          if (typeof fn === "function") {
+            this.offer(fn, { ref: { m: url, n: `default.${key}` }, tier: 3, origin });
           }
         }
       }
@@ -551,17 +551,36 @@ function exportValue(ns: object, name: string): unknown {
   if (Object.prototype.hasOwnProperty.call(ns, name)) return rec[name];
   if (name.startsWith("default.")) {
     const d = rec.default;
-    if (d !== null && typeof d === "object") {
-      const desc = Object.getOwnPropertyDescriptor(d, name.slice(8));
-      return desc?.value;
-    }
+    // The ref names this member, so reading it through a getter is what the sender did too.
+    if (d !== null && typeof d === "object") return defaultMember(d, name.slice(8), true);
   }
   return undefined;
+}
+
+/**
+ * Own property `key` of a default-export object. A `.ts` file in a CommonJS package scope is compiled
+ * by tsx (esbuild) to `module.exports` whose members are getters (`__export`), and Node gives its
+ * namespace only `default`: so getters are read, but only when `getters` is true (the program's own
+ * files): a package's module.exports may have lazy getters that load code, which indexing must not.
+ */
+function defaultMember(obj: object, key: string, getters: boolean): unknown {
+  const d = Object.getOwnPropertyDescriptor(obj, key);
+  if (d === undefined) return undefined;
+  if ("value" in d) return d.value;
+  if (!getters || d.get === undefined) return undefined;
+  try {
+    return d.get.call(obj);
+  } catch {
+    return undefined; // binding still in its temporal dead zone, or a getter that throws
+  }
 }
 
 /* ------------------------------------------------------------------------------------------------
  * Import tracking through tsx
  * ---------------------------------------------------------------------------------------------- */
+
+/** Set once tsx's CommonJS hooks are installed: they patch `require` process-wide. */
+let cjsHooks: Promise<void> | undefined;
 
 /**
  * Register tsx (TypeScript loader) with an `onImport` hook feeding `registry`: every module the
@@ -569,12 +588,20 @@ function exportValue(ns: object, name: string): unknown {
  * builtins not loaded before) is noted; `await registry.settle()` collects their namespaces.
  * CommonJS files reached through `require()` are not reported (only their ESM-imported entry).
  * Call it once per process, instead of `--import tsx` (two tsx registrations compile twice).
- * Returns tsx's unregister function.
+ * Returns tsx's unregister function (of the ESM hooks; the CommonJS hooks stay for the process and
+ * read their tsconfig from `TSX_TSCONFIG_PATH`, not from `options`).
  */
 export async function trackImports(
   registry: ReferenceRegistry,
   options: { tsconfig?: string | false } = {},
 ): Promise<() => Promise<void>> {
+  // Like `--import tsx`, both hook sets: tsx's ESM loader hands a `.ts` file of a CommonJS package
+  // scope (no "type": "module") over to `require`, which cannot load it without tsx's CJS hooks
+  // (ERR_REQUIRE_CYCLE_MODULE). Once per process: a second registration would compile twice.
+  cjsHooks ??= import("tsx/cjs/api").then(({ register }) => {
+    register();
+  });
+  await cjsHooks;
   const { register } = (await import("tsx/esm/api")) as typeof import("tsx/esm/api");
   return register({ onImport: (url: string) => registry.noteImport(url), tsconfig: options.tsconfig });
 }

@@ -9,7 +9,7 @@ import type { Runtime } from "../futures/runtime.js";
 import type { Logger } from "../log.js";
 import { decodeValue, encodeValue } from "../protocol/codec.js";
 import { CallOp, ResultStatus, type FunctionRef } from "../protocol/envelope.js";
-import { makeTaskId, MessageType, type Header, type WelcomeInfo } from "../protocol/messages.js";
+import { makeTaskId, MessageType, submitterOf, type Header, type WelcomeInfo } from "../protocol/messages.js";
 import type { BrokerConnection } from "./connection.js";
 import { TaskExecutor, type FunctionResolver } from "./executor.js";
 import { binaryBytes, splitBacklog, startsSoonerHere, TransferCost } from "./placement.js";
@@ -143,7 +143,15 @@ export class WorkerRuntime implements Runtime {
       prefetch: o.prefetch,
       sendResult: (id, frames) => {
         if (this.localIds.delete(id)) this.settle(id, frames);
-        else {
+        else if (submitterOf(id) === this.index) {
+          // Its own task, shared through the broker and handed back: settled here at once; the
+          // broker only needs to hear that it is done, not to carry the value back. Its data never
+          // left, so its round trip says nothing of what shipping costs.
+          this.unship(id);
+          this.settle(id, frames);
+          this.results.add(id, []);
+          this.queueFlush();
+        } else {
           this.results.add(id, frames);
           this.queueFlush();
         }
@@ -287,8 +295,16 @@ export class WorkerRuntime implements Runtime {
   private flush(): void {
     this.flushQueued = false;
     if (this.results.length) {
-      this.sendBatch(MessageType.Result, this.results);
+      const b = this.results;
       this.results = new Batch();
+      // The usual task boundary (a result, and a request for the next task) is one message: each
+      // message wakes I/O threads in three processes, on cores the tasks are using.
+      // (Not ahead of submits of this turn: the broker must see those before hearing this one is idle.)
+      if (this.requestQueued && this.submits.length === 0 && b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
+        this.conn.send([MessageType.Result, b.ids, b.counts, this.credit, this.requestIdle ? 1 : 0], b.frames);
+        this.credit = 0;
+        this.requestQueued = false;
+      } else this.sendBatch(MessageType.Result, b);
     }
     if (this.submits.length) {
       const batch = this.submits.compact();

@@ -4,50 +4,23 @@
 // once nobody else can take it. Protocol-level peers on a real broker.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { Dealer } from "zeromq";
-import { decodeHeader, encodeHeader, makeTaskId, MessageType, type Header } from "../../src/protocol/messages.js";
-import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../../src/version.js";
+import { makeTaskId, MessageType } from "../../src/protocol/messages.js";
+import { barePeer, type BarePeer } from "../support/bare-peer.js";
 import { killAll, startBroker, type Proc } from "../support/cluster.js";
 import { waitFor } from "../support/processes.js";
 
 const procs: Proc[] = [];
-const sockets: Dealer[] = [];
+const peers: BarePeer[] = [];
 after(() => {
-  for (const s of sockets) s.close();
+  for (const p of peers) p.close();
   killAll(procs);
 });
 
-/** A bare peer: handshakes, then records the task ids the broker hands it and the RELEASEs it gets. */
-async function peer(
-  address: string,
-  name: string,
-): Promise<{ index: number; got: number[]; releases: number[]; send(h: Header, frames?: Buffer[]): Promise<void> }> {
-  const d = new Dealer({ linger: 0 });
-  sockets.push(d);
-  d.connect(address);
-  const hello = { protocol: PROTOCOL_VERSION, version: PACKAGE_VERSION, name, brokerName: "broker", origin: false, host: "test", pid: 1, executes: true };
-  await d.send([encodeHeader([MessageType.Hello, hello])]);
-  let index = -1;
-  const got: number[] = [];
-  const releases: number[] = [];
-  const welcomed = new Promise<void>((resolve) => {
-    void (async () => {
-      for await (const frames of d) {
-        const h = decodeHeader(frames[0]!, frames.length - 1);
-        if (h[0] === MessageType.Welcome) {
-          index = h[1].index;
-          resolve();
-        } else if (h[0] === MessageType.Tasks) {
-          got.push(...h[1]);
-        } else if (h[0] === MessageType.Release) {
-          releases.push(h[1]);
-        }
-      }
-    })().catch(() => {});
-  });
-  await welcomed;
-  return { index, got, releases, send: (h, frames = []) => d.send([encodeHeader(h), ...frames]) };
-}
+const peer = async (address: string, name: string): Promise<BarePeer> => {
+  const p = await barePeer(address, name);
+  peers.push(p);
+  return p;
+};
 
 test("a task with binary frames goes to another asking worker first, and back to its submitter only when no one else asks", async () => {
   const broker = await startBroker(["--name", "broker"]);

@@ -283,6 +283,32 @@ describe("map and mapAsCompleted", () => {
     assert.ok(rt.tasks.filter((t) => t.cancelled).length >= window - 1, "leaving early cancels the chunks in flight");
   });
 
+  it("a chunk that finishes behind a slower one frees its place in the window; waiting results stay bounded", async () => {
+    const rt = new ScriptedRuntime(2);
+    rt.manual = true;
+    function* naturals() {
+      for (let i = 0; ; i++) yield i;
+    }
+    const r = api(rt).map(square, naturals(), { chunkSize: 1 });
+    const window = mapWindow(rt.size);
+    const it = r[Symbol.asyncIterator]();
+    const first = it.next();
+    // The head (chunk 0) is slow; the others finish and are replaced, so no worker waits for it.
+    rt.release([1, 2, 3]);
+    await sleep(5);
+    assert.equal(rt.tasks.length, window + 3, "three finished behind the head, three more submitted");
+    // Results held for a head that never ends are bounded (16 windows), then submission stops.
+    for (let k = 0; k < 40; k++) {
+      const held = rt.tasks.filter((t) => !t.ran && !t.cancelled).length;
+      rt.release(Array.from({ length: held - 1 }, (_, i) => i + 1)); // every held chunk but the head
+      await sleep(1);
+    }
+    assert.equal(rt.tasks.length, window * 16, "no more than 16 windows wait for the head");
+    rt.release([0]);
+    assert.equal((await first).value, 0);
+    await it.return!();
+  });
+
   it("values come in input order however the chunks complete; mapAsCompleted in completion order", async () => {
     const rt = new ScriptedRuntime(3);
     rt.delay = (t) => ((t.payload[0] as number) % 3) * 7;

@@ -134,7 +134,9 @@ test("map's progress option: true, false or \"always\"", () => {
 
 test("scoop --progress on a terminal: a live line, and the final count of a nested run (tasks kept by workers included)", async (t) => {
   const started = Date.now();
-  const r = await onTerminal([SCOOP_CLI, "--progress", "-n", "2", FIB, "18", "10", "2"]);
+  // 20 ms leaves (1.1 s of work in all): long enough that the second worker, which may take a few
+  // hundred ms to start under load, surely joins and reports before the origin alone is done.
+  const r = await onTerminal([SCOOP_CLI, "--progress", "-n", "2", FIB, "18", "10", "20"]);
   t.diagnostic(`run took ${Date.now() - started} ms`);
   assert.equal(r.code, 0, r.screen);
   const screen = finalScreen(r.screen);

@@ -1,6 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { basename } from "node:path";
-import { describe, it } from "node:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { after, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import { SerializationError } from "../../src/errors.js";
 import { ReferenceRegistry, type FunctionRef } from "../../src/worker/references.js";
@@ -31,6 +34,13 @@ function refusal(r: ReferenceRegistry, fn: Function): string {
   }
   assert.fail(`refOf accepted ${fn.toString()}`);
 }
+
+/** Not closure-free (uses OFFSET): it can only travel as a module reference. */
+const OFFSET = 1;
+function addOffset(x: number): number {
+  return x + OFFSET;
+}
+class Offsetter {}
 
 /** Send through JSON (as across processes) and resolve in a registry that has recorded nothing. */
 async function roundTrip(ref: FunctionRef): Promise<Function> {
@@ -81,6 +91,43 @@ describe("module exports", () => {
     assert.equal(await roundTrip(ref), unpack);
     // A property of a default export object resolves too.
     assert.equal(await roundTrip({ m: url("legacy.cjs"), n: "default.triple" }), legacy.default.triple);
+  });
+
+  it("finds functions behind the getters of a CommonJS module.exports (a .ts file of a CommonJS package scope)", async () => {
+    // What a worker's loader gives for such a file: tsx compiles it with esbuild to CommonJS, whose
+    // module.exports members are getters (`__export`), and Node's namespace has only `default`.
+    const jobUrl = "file:///nowhere/job.ts";
+    const exports = {};
+    for (const [name, fn] of Object.entries({ addOffset, Offsetter })) {
+      Object.defineProperty(exports, name, { get: () => fn, enumerable: true });
+    }
+    const ns = Object.freeze({ __proto__: null, default: exports });
+    const r = new ReferenceRegistry();
+    r.addModule(jobUrl, ns);
+    // addOffset uses OFFSET, so it cannot travel by source: only the module reference works.
+    assert.deepEqual(r.refOf(addOffset), { m: jobUrl, n: "default.addOffset" });
+    assert.equal(r.refOfClass(Offsetter), `${jobUrl}#default.Offsetter`);
+    // The receiving side, with its own copy of the module recorded.
+    const receiver = new ReferenceRegistry();
+    receiver.addModule(jobUrl, ns);
+    assert.equal(receiver.resolveCached({ m: jobUrl, n: "default.addOffset" }), addOffset);
+    assert.equal(await receiver.resolve({ m: jobUrl, n: "default.addOffset" }), addOffset);
+    assert.equal(receiver.classOf(`${jobUrl}#default.Offsetter`), Offsetter);
+  });
+
+  it("never runs the getters of a package's module.exports while indexing it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "scoop-refs-lazy-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const pkg = join(dir, "node_modules", "lazy");
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(pkg, "index.js"),
+      "let reads = 0;\nmodule.exports = { reads: () => reads };\n" +
+        "Object.defineProperty(module.exports, 'heavy', { enumerable: true, get() { reads++; return function heavy() {}; } });\n",
+    );
+    const r = new ReferenceRegistry();
+    const lazy = (await r.loadModule(pathToFileURL(join(pkg, "index.js")).href)) as { default: { reads: () => number } };
+    assert.equal(lazy.default.reads(), 0);
   });
 
   it("finds node: builtins even when their module was never recorded", async () => {
