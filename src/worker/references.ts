@@ -24,7 +24,7 @@
  */
 import { createRequire } from "node:module";
 import { isAbsolute, resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type * as Acorn from "acorn";
 import { SerializationError } from "../errors.js";
 
@@ -195,6 +195,8 @@ export class ReferenceRegistry {
   private readonly pending = new Set<string>();
   private readonly loading = new Map<string, Promise<object>>();
   private settling: Promise<void> | undefined;
+  /** Files of require()'s cache already looked at (see {@link collectRequired}). */
+  private readonly requiredSeen = new Set<string>();
 
   /* ------------------------------------------------------------------ modules */
 
@@ -245,6 +247,25 @@ export class ReferenceRegistry {
       await Promise.all(urls.map((u) => this.loadModule(u).catch(() => undefined)));
       await new Promise<void>((r) => setImmediate(r));
     }
+    this.collectRequired(false);
+  }
+
+  /**
+   * Records the modules loaded through `require()`, which the loader's onImport never reports: the
+   * files of a CommonJS program, including every `.ts` file of a CommonJS package scope (tsx
+   * compiles `import { f } from "./lib"` there to a require), as an import of them would show them
+   * (see commonJsNamespace). Packages only when asked (about to refuse a function): a program's
+   * dependencies can be many modules.
+   */
+  private collectRequired(packages: boolean): void {
+    for (const [filename, mod] of Object.entries(requireHere.cache)) {
+      if (mod === undefined || !mod.loaded || this.requiredSeen.has(filename) || !isAbsolute(filename)) continue;
+      const url = pathToFileURL(filename).href;
+      if (!packages && originRank(url) === 2) continue;
+      this.requiredSeen.add(filename);
+      if (DATA_MODULE_RE.test(filename) || isLoaderInternal(url) || this.namespaces.has(url)) continue;
+      this.addModule(url, commonJsNamespace(mod.exports, originRank(url) === 1));
+    }
   }
 
   /**
@@ -255,6 +276,13 @@ export class ReferenceRegistry {
     const url = toModuleUrl(specifier);
     const have = this.namespaces.get(url);
     if (have !== undefined) return Promise.resolve(have);
+    // Already loaded by require() (a CommonJS file): its instance, not a second one through import.
+    const required = url.startsWith("file:") ? requireHere.cache[fileURLToPath(url)] : undefined;
+    if (required?.loaded) {
+      const ns = commonJsNamespace(required.exports, originRank(url) === 1);
+      this.addModule(url, ns);
+      return Promise.resolve(ns);
+    }
     let p = this.loading.get(url);
     if (p === undefined) {
       p = import(url).then(
@@ -382,7 +410,9 @@ export class ReferenceRegistry {
     }
     if (analysis.ok) return analysis.ref;
 
-    // About to refuse: look harder (live bindings changed, a builtin loaded before tracking).
+    // About to refuse: look harder (live bindings changed, a builtin loaded before tracking, a
+    // module of a package loaded by require()).
+    this.collectRequired(true);
     this.rescan();
     const late = this.exportIndex.get(fn)?.ref ?? this.scanBuiltins().get(fn);
     if (late !== undefined) return late;
@@ -549,12 +579,38 @@ export class ReferenceRegistry {
 function exportValue(ns: object, name: string): unknown {
   const rec = ns as Record<string, unknown>;
   if (Object.prototype.hasOwnProperty.call(ns, name)) return rec[name];
+  // A CommonJS module whose named exports the sender saw (recorded from require's cache) while this
+  // side's import shows only `default` (module.exports), or the other way round below.
+  const d0 = rec.default;
+  if (!name.startsWith("default.") && d0 !== null && typeof d0 === "object") {
+    const member = defaultMember(d0, name, true);
+    if (member !== undefined) return member;
+  }
   if (name.startsWith("default.")) {
     const d = rec.default;
     // The ref names this member, so reading it through a getter is what the sender did too.
     if (d !== null && typeof d === "object") return defaultMember(d, name.slice(8), true);
   }
   return undefined;
+}
+
+/** Files require() loads that hold data, not code (their exports have no function to find). */
+const DATA_MODULE_RE = /\.(?:json|node)$/;
+
+/**
+ * The namespace an import of a CommonJS module shows: `default` is module.exports, and its own
+ * members are named exports too (Node finds them by static analysis, which a compiled module's
+ * getters defeat; here they are read, for the program's own files only, see defaultMember).
+ */
+function commonJsNamespace(exports: unknown, ownFile: boolean): object {
+  const ns: Record<string, unknown> = { default: exports };
+  if (exports === null || (typeof exports !== "object" && typeof exports !== "function")) return ns;
+  for (const key of Object.keys(exports)) {
+    if (key === "default") continue;
+    const v = defaultMember(exports, key, ownFile);
+    if (v !== undefined) ns[key] = v;
+  }
+  return ns;
 }
 
 /**

@@ -48,6 +48,21 @@ async function main() {${mainBody("square")}}
 module.exports = { main, square };
 `,
   "offset.ts": "export const OFFSET: number = 1;\n",
+  // A module of its own that the script imports: in a CommonJS scope that import is a require(),
+  // which the loader never reports; square keeps a module binding, so it must go by reference.
+  "imports-lib.ts": `import { futures, scoop } from ${DIST};
+import { square } from "./square-lib";
+
+export async function main(): Promise<void> {${mainBody("square")}}
+`,
+  "square-lib.ts": `import { scoop } from ${DIST};
+
+const OFFSET = 1;
+
+export function square(x: number): [number, string] {
+  return [x * x + OFFSET, scoop.workerName];
+}
+`,
   // Node's detection of CommonJS named exports stops at the method: the namespace has only \`default\`.
   // main is called as a method of module.exports, as \`require(script).main()\` would.
   "exports-methods.js": `const { futures, scoop } = require(${DIST});
@@ -91,4 +106,8 @@ test("a CommonJS .js script (module.exports = { main, square }) that requires a 
 
 test("a CommonJS .js script whose exports Node cannot detect (only `default`) runs", async () => {
   await runsOnTwoWorkers("exports-methods.js");
+});
+
+test("a .ts script of a CommonJS scope sends a function of a local module it imports (a require underneath)", async () => {
+  await runsOnTwoWorkers("imports-lib.ts");
 });
