@@ -294,18 +294,8 @@ export class WorkerRuntime implements Runtime {
 
   private flush(): void {
     this.flushQueued = false;
-    if (this.results.length) {
-      const b = this.results;
-      this.results = new Batch();
-      // The usual task boundary (a result, and a request for the next task) is one message: each
-      // message wakes I/O threads in three processes, on cores the tasks are using.
-      // (Not ahead of submits of this turn: the broker must see those before hearing this one is idle.)
-      if (this.requestQueued && this.submits.length === 0 && b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
-        this.conn.send([MessageType.Result, b.ids, b.counts, this.credit, this.requestIdle ? 1 : 0], b.frames);
-        this.credit = 0;
-        this.requestQueued = false;
-      } else this.sendBatch(MessageType.Result, b);
-    }
+    // Submits first: the broker must have this turn's tasks before it hears that this worker is
+    // idle (it would ask others to give work back), and the request can then ride with the results.
     if (this.submits.length) {
       const batch = this.submits.compact();
       if (batch.length) this.sendBatch(MessageType.Submit, batch);
@@ -315,6 +305,17 @@ export class WorkerRuntime implements Runtime {
     if (this.cancels.length) {
       this.conn.send([MessageType.Cancel, this.cancels]);
       this.cancels = [];
+    }
+    if (this.results.length) {
+      const b = this.results;
+      this.results = new Batch();
+      // The usual task boundary (a result, and a request for the next task) is one message: each
+      // message wakes I/O threads in three processes, on cores the tasks are using.
+      if (this.requestQueued && b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
+        this.conn.send([MessageType.Result, b.ids, b.counts, this.credit, this.requestIdle ? 1 : 0], b.frames);
+        this.credit = 0;
+        this.requestQueued = false;
+      } else this.sendBatch(MessageType.Result, b);
     }
     if (this.requestQueued) {
       this.conn.send([MessageType.Request, this.credit, this.requestIdle ? 1 : 0]);
