@@ -294,8 +294,20 @@ export class WorkerRuntime implements Runtime {
 
   private flush(): void {
     this.flushQueued = false;
-    // Submits first: the broker must have this turn's tasks before it hears that this worker is
-    // idle (it would ask others to give work back), and the request can then ride with the results.
+    if (this.results.length) {
+      const b = this.results;
+      this.results = new Batch();
+      // The usual task boundary (a result, and a request for the next task) is one message: each
+      // message wakes I/O threads in three processes, on cores the tasks are using. Results go
+      // first (in nested work a parent elsewhere waits for them); a request saying "idle" waits
+      // for this turn's submits, which the broker must have before it asks others to give work back.
+      const fold = this.requestQueued && (!this.requestIdle || this.submits.length === 0);
+      if (fold && b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
+        this.conn.send([MessageType.Result, b.ids, b.counts, this.credit, this.requestIdle ? 1 : 0], b.frames);
+        this.credit = 0;
+        this.requestQueued = false;
+      } else this.sendBatch(MessageType.Result, b);
+    }
     if (this.submits.length) {
       const batch = this.submits.compact();
       if (batch.length) this.sendBatch(MessageType.Submit, batch);
@@ -305,17 +317,6 @@ export class WorkerRuntime implements Runtime {
     if (this.cancels.length) {
       this.conn.send([MessageType.Cancel, this.cancels]);
       this.cancels = [];
-    }
-    if (this.results.length) {
-      const b = this.results;
-      this.results = new Batch();
-      // The usual task boundary (a result, and a request for the next task) is one message: each
-      // message wakes I/O threads in three processes, on cores the tasks are using.
-      if (this.requestQueued && b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
-        this.conn.send([MessageType.Result, b.ids, b.counts, this.credit, this.requestIdle ? 1 : 0], b.frames);
-        this.credit = 0;
-        this.requestQueued = false;
-      } else this.sendBatch(MessageType.Result, b);
     }
     if (this.requestQueued) {
       this.conn.send([MessageType.Request, this.credit, this.requestIdle ? 1 : 0]);
