@@ -275,7 +275,6 @@ export class Broker extends EventEmitter {
       case MessageType.Returned:
         this.onReturned(worker, header[1]);
         break;
-
       case MessageType.SetConst:
         this.onSetConst(worker, header[1], header[2], frames.slice(2));
         break;
@@ -659,7 +658,6 @@ export class Broker extends EventEmitter {
     this.emit("shutdown", code);
   }
 
-  /** Flushes what is queued for sending, then closes both sockets. */
   /**
    * Closes both sockets once what was queued is handed to libzmq. `peersGone`: the caller knows
    * every worker process has exited (the launcher does), so nobody is left to read a last message.

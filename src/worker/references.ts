@@ -264,8 +264,15 @@ export class ReferenceRegistry {
       if (!packages && originRank(url) === 2) continue;
       this.requiredSeen.add(filename);
       if (DATA_MODULE_RE.test(filename) || isLoaderInternal(url) || this.namespaces.has(url)) continue;
-      this.addModule(url, commonJsNamespace(mod.exports, originRank(url) === 1));
+      this.addRequired(url, mod.exports);
     }
+  }
+
+  /** Records a module loaded by require() under the namespace an import of it would show. */
+  private addRequired(url: string, exports: unknown): object {
+    const ns = commonJsNamespace(exports, originRank(url) === 1);
+    this.addModule(url, ns);
+    return ns;
   }
 
   /**
@@ -278,11 +285,7 @@ export class ReferenceRegistry {
     if (have !== undefined) return Promise.resolve(have);
     // Already loaded by require() (a CommonJS file): its instance, not a second one through import.
     const required = url.startsWith("file:") ? requireHere.cache[fileURLToPath(url)] : undefined;
-    if (required?.loaded) {
-      const ns = commonJsNamespace(required.exports, originRank(url) === 1);
-      this.addModule(url, ns);
-      return Promise.resolve(ns);
-    }
+    if (required?.loaded) return Promise.resolve(this.addRequired(url, required.exports));
     let p = this.loading.get(url);
     if (p === undefined) {
       p = import(url).then(

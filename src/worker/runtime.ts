@@ -142,19 +142,17 @@ export class WorkerRuntime implements Runtime {
       logger: o.logger,
       prefetch: o.prefetch,
       sendResult: (id, frames) => {
-        if (this.localIds.delete(id)) this.settle(id, frames);
-        else if (submitterOf(id) === this.index) {
-          // Its own task, shared through the broker and handed back: settled here at once; the
-          // broker only needs to hear that it is done, not to carry the value back. Its data never
-          // left, so its round trip says nothing of what shipping costs.
+        if (this.localIds.delete(id)) return this.settle(id, frames);
+        // Its own task, shared through the broker and handed back: settled here at once; the
+        // broker only needs to hear that it is done, not to carry the value back. Its data never
+        // left, so its round trip says nothing of what shipping costs.
+        const own = submitterOf(id) === this.index;
+        if (own) {
           this.unship(id);
           this.settle(id, frames);
-          this.results.add(id, []);
-          this.queueFlush();
-        } else {
-          this.results.add(id, frames);
-          this.queueFlush();
         }
+        this.results.add(id, own ? [] : frames);
+        this.queueFlush();
       },
       requestTasks: (n, idle) => {
         this.credit += n;
@@ -267,9 +265,12 @@ export class WorkerRuntime implements Runtime {
    * then stream (the first task can start while the next ones are still on the wire) instead of
    * waiting for one huge message to arrive whole.
    */
-  private sendBatch(type: MessageType.Submit | MessageType.Result, b: Batch): void {
+  private sendBatch(type: MessageType.Submit | MessageType.Result, b: Batch, request?: [credit: number, idle: number]): void {
+    // `request` (RESULT only) rides with the last message of the batch.
+    const header = (ids: number[], counts: number[], last: boolean) =>
+      (last && request ? [type, ids, counts, ...request] : [type, ids, counts]) as Header;
     if (b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
-      this.conn.send([type, b.ids, b.counts], b.frames);
+      this.conn.send(header(b.ids, b.counts, true), b.frames);
       return;
     }
     let at = 0;
@@ -287,7 +288,7 @@ export class WorkerRuntime implements Runtime {
         n += c;
         i++;
       }
-      this.conn.send([type, ids, counts], b.frames.slice(at, at + n));
+      this.conn.send(header(ids, counts, i === b.length), b.frames.slice(at, at + n));
       at += n;
     }
   }
@@ -301,9 +302,8 @@ export class WorkerRuntime implements Runtime {
       // message wakes I/O threads in three processes, on cores the tasks are using. Results go
       // first (in nested work a parent elsewhere waits for them); a request saying "idle" waits
       // for this turn's submits, which the broker must have before it asks others to give work back.
-      const fold = this.requestQueued && (!this.requestIdle || this.submits.length === 0);
-      if (fold && b.length <= MAX_BATCH && b.bytes <= MAX_BATCH_BYTES) {
-        this.conn.send([MessageType.Result, b.ids, b.counts, this.credit, this.requestIdle ? 1 : 0], b.frames);
+      if (this.requestQueued && (!this.requestIdle || this.submits.length === 0)) {
+        this.sendBatch(MessageType.Result, b, [this.credit, this.requestIdle ? 1 : 0]);
         this.credit = 0;
         this.requestQueued = false;
       } else this.sendBatch(MessageType.Result, b);
