@@ -389,8 +389,14 @@ export class Broker extends EventEmitter {
     this.send(victim, [MessageType.Release, Math.floor(victim.held.size / 2)]);
   }
 
+  /**
+   * Tasks given back, asked for (RELEASE) or not (a worker that got more than it can start soon).
+   * The worker's unused credit goes with them: it holds enough, and asks again when it runs low.
+   */
   private onReturned(worker: WorkerEntry, ids: number[]): void {
     worker.releasing = false;
+    worker.credit = 0;
+    this.workers.hungry.delete(worker);
     const back: QueuedTask[] = [];
     for (const id of ids) {
       // Not held any more (cancelled, or requeued): nothing to give back.
@@ -402,10 +408,6 @@ export class Broker extends EventEmitter {
     if (back.length === 0) return;
     this.stats.released += back.length;
     this.queue.unshiftAll(back);
-    // Not straight back to the worker that returned them: it may still have credit.
-    const asked = this.workers.hungry.delete(worker);
-    this.dispatch();
-    if (asked && worker.credit > 0) this.workers.hungry.add(worker);
     this.dispatch();
   }
 

@@ -23,6 +23,11 @@ export interface ExecutorHost {
   sendResult(id: number, frames: Buffer[]): void;
   /** Asks the broker for n more tasks; `idle`: nothing left to run here. */
   requestTasks(n: number, idle: boolean): void;
+  /**
+   * Gives tasks the broker handed over (not started) back to it, with the credit not used yet:
+   * the broker then sends nothing more until the next request.
+   */
+  returnTasks(ids: number[]): void;
   /** Fixed number of tasks to keep at hand instead of the adaptive amount. */
   prefetch?: number;
 }
@@ -45,6 +50,8 @@ const MIN_PREFETCH = 2;
 const INITIAL_TASK_MS = 0.05;
 /** Runs of a function whose median is its typical time. */
 const TYPICAL_SAMPLES = 9;
+/** Waiting tasks beyond the prefetch target go back to the broker once they add up to this much work. */
+const RETURN_MIN_MS = 2 * PREFETCH_MS;
 
 export class TaskExecutor {
   /** Tasks handed over by the broker. */
@@ -135,16 +142,20 @@ export class TaskExecutor {
   }
 
   /**
-   * Gives back up to `n` tasks the broker handed over and that have not started, newest first (the
-   * ones this worker would reach last). Returns their ids.
+   * Gives back to the broker up to `n` tasks it handed over and that have not started, newest first
+   * (the ones this worker would reach last), with the unused credit; then asks again if this leaves
+   * less than the prefetch target at hand. Always answers, even with no id: the broker waits for it.
    */
-  release(n: number): number[] {
+  release(n: number): void {
     const out = this.ready.drainFrom(Math.max(0, this.ready.length - n));
     for (const t of out) {
       this.queuedIds.delete(t.id);
       this.cancelled.delete(t.id);
     }
-    return out.map((t) => t.id);
+    this.host.returnTasks(out.map((t) => t.id));
+    this.outstanding = 0;
+    this.reportedIdle = false;
+    this.topUp();
   }
 
   get inFlight(): number {
@@ -186,6 +197,8 @@ export class TaskExecutor {
       if (this.cancelled.size > 0 && this.cancelled.delete(task.id)) continue;
       this.run(task);
       ran++;
+      // Low enough to ask for more: end the slice, so the request leaves while what is left runs.
+      if (this.wantsMore()) break;
       // The clock is read every 8 tasks, and after the first one: the average may still be the
       // initial guess (or measured on other tasks) while this one took 50 ms.
       if ((ran & 7) === 0 || ran === 1 || this.avgTaskMs > 0.5) {
@@ -197,21 +210,38 @@ export class TaskExecutor {
       this.avgTaskMs = this.avgTaskMs * 0.7 + per * 0.3;
     }
     this.pumping = false;
-    this.topUp();
+    // Credit asked for while tasks were short outlives them: a burst of long ones then lands here
+    // by the dozen, committed to this worker while another may soon run dry. The excess goes back,
+    // and the broker hands the rest of the burst out as workers free up.
+    const excess = this.ready.length - this.prefetchTarget();
+    if (excess > 0 && excess * this.avgTaskMs >= RETURN_MIN_MS && !this.stopped) this.release(excess);
+    else this.topUp();
     if (this.queued > 0 && !this.stopped) this.schedule();
   }
 
-  /** Keeps about PREFETCH_MS of work queued or requested, and always at least one task in sight. */
-  private topUp(): void {
-    if (this.stopped) return;
-    const target =
-      this.host.prefetch ?? Math.max(MIN_PREFETCH, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
+  /** About PREFETCH_MS of work at the measured task time, and always at least one task in sight. */
+  private prefetchTarget(): number {
+    return this.host.prefetch ?? Math.max(MIN_PREFETCH, Math.min(MAX_PREFETCH, Math.round(PREFETCH_MS / Math.max(this.avgTaskMs, 0.001))));
+  }
+
+  /**
+   * Asks in sizeable steps (half the target), not one task per message, but never leaves the worker
+   * with nothing coming.
+   */
+  private wantsMore(target = this.prefetchTarget()): boolean {
     const have = this.ready.length + this.outstanding;
     const want = target - have;
+    return want > 0 && (have === 0 || want * 2 >= target);
+  }
+
+  /** Keeps the prefetch target queued or requested. */
+  private topUp(): void {
+    if (this.stopped) return;
+    const target = this.prefetchTarget();
+    const want = target - this.ready.length - this.outstanding;
     const idle = this.queued === 0;
-    // Ask in sizeable steps, not one task per message, but never leave the worker with nothing
-    // coming; and say so when it runs dry, so others send it their work.
-    if (want > 0 && (have === 0 || want * 2 >= target)) {
+    // Says so when it runs dry, so others send it their work.
+    if (this.wantsMore(target)) {
       this.outstanding += want;
       this.reportedIdle = idle;
       this.host.requestTasks(want, idle);

@@ -160,6 +160,12 @@ export class WorkerRuntime implements Runtime {
         this.requestQueued = true;
         this.queueFlush();
       },
+      returnTasks: (ids) => {
+        // The broker drops this worker's credit on RETURNED: a request still waiting here is void too.
+        this.credit = 0;
+        this.requestQueued = false;
+        this.conn.send([MessageType.Returned, ids]);
+      },
     });
     this.conn.onMessage((h, p) => this.onMessage(h, p));
   }
@@ -337,8 +343,7 @@ export class WorkerRuntime implements Runtime {
         this.executor.cancel(header[1]);
         break;
       case MessageType.Release:
-        // Answered at once and always, even with no id: the broker waits for it before asking again.
-        this.conn.send([MessageType.Returned, this.executor.release(header[1])]);
+        this.executor.release(header[1]);
         break;
       case MessageType.Const:
         header[1].forEach((name, i) => this.storeConst(name, payload[i]!));

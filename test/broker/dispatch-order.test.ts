@@ -92,3 +92,29 @@ test("an idle worker with nothing queued makes the broker ask the busiest worker
   await waitFor(() => a.releases.length === 2, { timeout: 5_000, what: "a second RELEASE" });
   assert.equal(a.releases[1], 2);
 });
+
+test("a worker that gives tasks back unasked gives up its credit: they go to the next worker that asks", async () => {
+  const broker = await startBroker(["--name", "broker"]);
+  procs.push(broker);
+  const a = await peer(broker.taskAddress, "a");
+  const c = await peer(broker.taskAddress, "c"); // c only submits
+  await a.send([MessageType.Request, 10, 0]);
+  await new Promise((r) => setTimeout(r, 100));
+  const ids = [1, 2, 3, 4, 5, 6].map((seq) => makeTaskId(c.index, seq));
+  await c.send([MessageType.Submit, ids, [1, 1, 1, 1, 1, 1]], ids.map(() => Buffer.from("envelope")));
+  await waitFor(() => a.got.length === 6, { timeout: 5_000, what: "a to hold all six" });
+  // a finds its tasks long and returns the three it would reach last; it still had credit for four.
+  await a.send([MessageType.Returned, [ids[3]!, ids[4]!, ids[5]!]]);
+  await c.send([MessageType.Submit, [makeTaskId(c.index, 7)], [1]], [Buffer.from("envelope")]);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(a.got.length, 6, "nothing comes back to a before it asks again");
+  const b = await peer(broker.taskAddress, "b");
+  await b.send([MessageType.Request, 2, 0]);
+  await waitFor(() => b.got.length === 2, { timeout: 5_000, what: "b to get two" });
+  assert.deepEqual(b.got, [ids[3], ids[4]], "the returned tasks first, in order");
+  await a.send([MessageType.Request, 1, 0]);
+  await waitFor(() => a.got.length === 7, { timeout: 5_000, what: "a to get one" });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(a.got.length, 7, "only what it asked for now");
+  assert.equal(a.got[6], ids[5]);
+});

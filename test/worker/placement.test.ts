@@ -93,6 +93,7 @@ test("typicalDataTaskMs: per function, tasks with binary arguments only, first c
     logger: createLogger("test", "error"),
     sendResult: (id) => done.push(id),
     requestTasks: () => {},
+    returnTasks: () => {},
   });
   executor.start();
   const big = new Float64Array(8192); // 64 KiB: travels as its own frame
