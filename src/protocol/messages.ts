@@ -43,7 +43,10 @@ export const enum MessageType {
    * you were handed and have not started.
    */
   Release = 20,
-  /** Worker → broker, answering RELEASE: the ids it gives back (their frames are still held there). */
+  /**
+   * Worker → broker, answering RELEASE or unasked (it holds more than it can start soon): the ids it
+   * gives back (their frames are still held there). Its unused credit is withdrawn with them.
+   */
   Returned = 21,
 }
 
