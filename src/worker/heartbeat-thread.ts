@@ -4,19 +4,20 @@
  * stopped or killed process (all threads) still falls silent.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { encodeHeader, MessageType } from "../protocol/messages.js";
 import type { PoolKeys } from "../transport/curve.js";
-import { PHASE_BOOTING, PHASE_RUNNING } from "./heartbeat.js";
+import { PHASE_BOOTING, PHASE_RUNNING } from "./heartbeat-phase.js";
 
 interface HeartbeatThreadData {
   brokerAddress: string;
   metaAddress: string;
-  index: number;
-  token: string;
+  /** This worker's HEARTBEAT header (index and token). */
+  beat: Uint8Array;
+  /** The broker's HEARTBEAT header, the prefix its beats on the meta socket start with. */
+  brokerBeat: Uint8Array;
   interval: number;
   /** BigInt64Array over a SharedArrayBuffer: [0] = last time (ms) the broker was heard. */
   state: SharedArrayBuffer;
-  /** Int32Array over a SharedArrayBuffer: [0] = phase (heartbeat.ts). */
+  /** Int32Array over a SharedArrayBuffer: [0] = phase (heartbeat-phase.ts). */
   phase: SharedArrayBuffer;
   keys?: PoolKeys;
 }
@@ -38,9 +39,9 @@ async function run(): Promise<void> {
   const sub = new Subscriber({ linger: 0, ...curve });
   dealer.connect(data.brokerAddress);
   sub.connect(data.metaAddress);
-  // Only the broker's heartbeats: header [14] is msgpack 0x91 0x0e. Constants and the rest are the main thread's.
-  sub.subscribe(encodeHeader([MessageType.Heartbeat]));
-  const beat = encodeHeader([MessageType.Heartbeat, data.index, data.token]);
+  // Only the broker's heartbeats. Constants and the rest are the main thread's.
+  sub.subscribe(Buffer.from(data.brokerBeat));
+  const beat = Buffer.from(data.beat);
 
   const timer = setInterval(() => {
     dealer.send([beat]).catch(() => {});

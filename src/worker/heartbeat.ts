@@ -4,7 +4,9 @@
  * hang when the broker is gone.
  */
 import { Worker } from "node:worker_threads";
+import { encodeHeader, MessageType } from "../protocol/messages.js";
 import type { PoolKeys } from "../transport/curve.js";
+import { PHASE_BOOTING, PHASE_CANCELLED } from "./heartbeat-phase.js";
 
 export interface HeartbeatOptions {
   brokerAddress: string;
@@ -18,10 +20,6 @@ export interface HeartbeatOptions {
   onBrokerLost: (silentMs: number) => void;
 }
 
-/** Phases of the heartbeat thread, in a shared Int32: still booting, sockets open, or told to stay closed. */
-export const PHASE_BOOTING = 0;
-export const PHASE_RUNNING = 1;
-export const PHASE_CANCELLED = 2;
 
 export class HeartbeatMonitor {
   private readonly thread: Worker;
@@ -39,7 +37,18 @@ export class HeartbeatMonitor {
     this.phase = new Int32Array(phase);
     Atomics.store(this.lastHeard, 0, BigInt(Date.now()));
     this.thread = new Worker(new URL("./heartbeat-thread.js", import.meta.url), {
-      workerData: { brokerAddress: o.brokerAddress, metaAddress: o.metaAddress, index: o.index, token: o.token, interval: o.interval, state, phase, keys: o.keys },
+      // Headers encoded here: the thread then boots without the serializer (a process cannot exit
+      // while one of its threads is still booting, so a short run waits for it).
+      workerData: {
+        brokerAddress: o.brokerAddress,
+        metaAddress: o.metaAddress,
+        beat: encodeHeader([MessageType.Heartbeat, o.index, o.token]),
+        brokerBeat: encodeHeader([MessageType.Heartbeat]),
+        interval: o.interval,
+        state,
+        phase,
+        keys: o.keys,
+      },
     });
     this.thread.unref();
     this.thread.on("error", () => {});

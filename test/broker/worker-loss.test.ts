@@ -1,5 +1,6 @@
 // Never lose a result: a worker killed (-9), stopped (SIGSTOP), or holding the most prefetched tasks,
 // in the middle of a 10,000-task map. The map completes, every result correct and delivered once.
+// And never drop a live one: a worker busy in a long synchronous task still beats (its own thread).
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { brokerEnv, exitOf, FIXTURES, killAll, startBroker, startWorker, type Proc } from "../support/cluster.js";
@@ -65,4 +66,21 @@ test("killing the worker that holds the most prefetched tasks loses nothing", as
   assert.ok(requeued > 100, `the victim held many tasks (requeued ${requeued})`);
   assert.equal(await exitOf(survivor), 0);
   assert.equal(await exitOf(broker), 0);
+});
+
+test("a worker busy in one synchronous task for twice the heartbeat timeout stays in the pool", async () => {
+  const broker = await startBroker(FAST_HEARTBEAT);
+  procs.push(broker);
+  const env = brokerEnv(broker);
+  const script = `${FIXTURES}faults/busy.ts`;
+  const busy = startWorker(script, [], { ...env, IS_ORIGIN: "0", WORKER_NAME: "busy" });
+  procs.push(busy);
+  await waitFor(() => broker.stderr.includes("joined"), { timeout: 15_000, what: "the worker to join" });
+  const origin = startWorker(script, ["3200"], { ...env, SCOOP_EXECUTE: "0" });
+  procs.push(origin);
+  assert.equal(await exitOf(origin, 30_000), 0, origin.stderr);
+  assert.deepEqual(JSON.parse(origin.stdout.trim()), { who: "busy" });
+  assert.doesNotMatch(broker.stderr, /lost/, "a busy worker is not a dead one");
+  assert.equal(await exitOf(busy), 0);
+  await exitOf(broker);
 });
