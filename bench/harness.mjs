@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SIZES, median } from "./lib/workloads.mjs";
+import { SIZES, W5_BURSTS, median } from "./lib/workloads.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -406,6 +406,7 @@ async function main() {
   if (shown.has("W3") && peers.includes("serial")) out.push("- W3 serial: plain recursive calls per second — function calls, not tasks; shown for scale only.");
   if (shown.has("W6") && peers.includes("serial")) out.push("- W6 serial: a bare `node -e ''` start-to-exit, the floor for any Node pool.");
   if (shown.has("W1s@2k") || shown.has("W1s@200k")) out.push("- W1s@2k / W1s@200k: the 'holds its rate' check; the same target as W1s applies at every N.");
+  if (shown.has("W5") || shown.has("W5p")) out.push(`- W5 / W5p: in every run, every peer does one untimed burst, then ${W5_BURSTS} timed ones (fresh arrays each); the run's figure is their median rate.`);
   for (const n of notes) out.push(`- ${n}`);
   for (const f of footnotes) out.push(`- ${f}`);
   out.push("");

@@ -88,10 +88,17 @@ export function busy(ms) {
   return n;
 }
 
-/** W5 payload k: 1 MiB of float64 whose values are small integers, so every sum is exact. */
 /** W1s: no-ops each pool runs before the timed burst, so JIT-compiled pools are measured warm. */
 export const W1S_WARM_TASKS = 20_000;
 
+/**
+ * W5 and W5p: after one untimed burst, this many timed bursts (fresh arrays each), and the figure is
+ * their median rate. One burst of 64 MiB lasts about 10 ms, so a single one swings by ±30 % with the
+ * JIT, the GC and the scheduler's first guesses; every peer is measured the same way.
+ */
+export const W5_BURSTS = 5;
+
+/** W5 payload k: 1 MiB of float64 whose values are small integers, so every sum is exact. */
 export const W5_LEN = 131072; // 1 MiB / 8 bytes
 export function w5Payload(k, len = W5_LEN) {
   const a = new Float64Array(len);
@@ -116,4 +123,15 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Runs `burst` (which returns the seconds it took, arrays made outside its timing) once untimed and
+ * W5_BURSTS times timed; returns the median rate in MiB/s and every burst's rate.
+ */
+export async function w5Bursts(mib, burst) {
+  await burst();
+  const rates = [];
+  for (let r = 0; r < W5_BURSTS; r++) rates.push(mib / (await burst()));
+  return { figure: median(rates), rates: rates.map(Math.round) };
 }
