@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { makeTaskId, MessageType } from "../../src/protocol/messages.js";
 import { barePeer, type BarePeer } from "../support/bare-peer.js";
-import { killAll, startBroker, type Proc } from "../support/cluster.js";
+import { killAll, startBroker, type BrokerProc, type Proc } from "../support/cluster.js";
 import { waitFor } from "../support/processes.js";
 
 const procs: Proc[] = [];
@@ -69,7 +69,8 @@ test("with fewer tasks than asking workers, the worker holding the fewest gets t
   assert.equal(busier.got.length, 3);
 });
 
-test("an idle worker with nothing queued makes the broker ask the busiest worker for half its unstarted tasks", async () => {
+/** A broker where worker a asked for 10 and holds all six tasks that submit-only client c sent. */
+async function aHoldsSix(): Promise<{ broker: BrokerProc; a: BarePeer; c: BarePeer; ids: number[] }> {
   const broker = await startBroker(["--name", "broker"]);
   procs.push(broker);
   const a = await peer(broker.taskAddress, "a");
@@ -79,6 +80,11 @@ test("an idle worker with nothing queued makes the broker ask the busiest worker
   const ids = [1, 2, 3, 4, 5, 6].map((seq) => makeTaskId(c.index, seq));
   await c.send([MessageType.Submit, ids, [1, 1, 1, 1, 1, 1]], ids.map(() => Buffer.from("envelope")));
   await waitFor(() => a.got.length === 6, { timeout: 5_000, what: "a to hold all six" });
+  return { broker, a, c, ids };
+}
+
+test("an idle worker with nothing queued makes the broker ask the busiest worker for half its unstarted tasks", async () => {
+  const { broker, a, c, ids } = await aHoldsSix();
   const b = await peer(broker.taskAddress, "b");
   await b.send([MessageType.Request, 10, 1]); // idle
   await waitFor(() => a.releases.length === 1, { timeout: 5_000, what: "a RELEASE to a" });
@@ -94,15 +100,7 @@ test("an idle worker with nothing queued makes the broker ask the busiest worker
 });
 
 test("a worker that gives tasks back unasked gives up its credit: they go to the next worker that asks", async () => {
-  const broker = await startBroker(["--name", "broker"]);
-  procs.push(broker);
-  const a = await peer(broker.taskAddress, "a");
-  const c = await peer(broker.taskAddress, "c"); // c only submits
-  await a.send([MessageType.Request, 10, 0]);
-  await new Promise((r) => setTimeout(r, 100));
-  const ids = [1, 2, 3, 4, 5, 6].map((seq) => makeTaskId(c.index, seq));
-  await c.send([MessageType.Submit, ids, [1, 1, 1, 1, 1, 1]], ids.map(() => Buffer.from("envelope")));
-  await waitFor(() => a.got.length === 6, { timeout: 5_000, what: "a to hold all six" });
+  const { broker, a, c, ids } = await aHoldsSix();
   // a finds its tasks long and returns the three it would reach last; it still had credit for four.
   await a.send([MessageType.Returned, [ids[3]!, ids[4]!, ids[5]!]]);
   await c.send([MessageType.Submit, [makeTaskId(c.index, 7)], [1]], [Buffer.from("envelope")]);
