@@ -20,7 +20,6 @@ export interface HeartbeatOptions {
   onBrokerLost: (silentMs: number) => void;
 }
 
-
 export class HeartbeatMonitor {
   private readonly thread: Worker;
   private readonly lastHeard: BigInt64Array;
