@@ -189,6 +189,8 @@ export class TaskExecutor {
 
   private pump(): void {
     const start = performance.now();
+    // The average, and so the target, changes only at the end of a slice.
+    const target = this.prefetchTarget();
     let ran = 0;
     while (!this.stopped) {
       const task = this.local.shift() ?? this.ready.shift();
@@ -198,7 +200,7 @@ export class TaskExecutor {
       this.run(task);
       ran++;
       // Low enough to ask for more: end the slice, so the request leaves while what is left runs.
-      if (this.wantsMore()) break;
+      if (this.wanted(target) > 0) break;
       // The clock is read every 8 tasks, and after the first one: the average may still be the
       // initial guess (or measured on other tasks) while this one took 50 ms.
       if ((ran & 7) === 0 || ran === 1 || this.avgTaskMs > 0.5) {
@@ -225,23 +227,22 @@ export class TaskExecutor {
   }
 
   /**
-   * Asks in sizeable steps (half the target), not one task per message, but never leaves the worker
-   * with nothing coming.
+   * How many tasks to ask for now, 0 for none: in sizeable steps (half the target), not one task per
+   * message, but never leaving the worker with nothing coming.
    */
-  private wantsMore(target = this.prefetchTarget()): boolean {
+  private wanted(target: number): number {
     const have = this.ready.length + this.outstanding;
     const want = target - have;
-    return want > 0 && (have === 0 || want * 2 >= target);
+    return want > 0 && (have === 0 || want * 2 >= target) ? want : 0;
   }
 
   /** Keeps the prefetch target queued or requested. */
   private topUp(): void {
     if (this.stopped) return;
-    const target = this.prefetchTarget();
-    const want = target - this.ready.length - this.outstanding;
+    const want = this.wanted(this.prefetchTarget());
     const idle = this.queued === 0;
     // Says so when it runs dry, so others send it their work.
-    if (this.wantsMore(target)) {
+    if (want > 0) {
       this.outstanding += want;
       this.reportedIdle = idle;
       this.host.requestTasks(want, idle);
